@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "event/event.h"
+
+namespace gridgate::filter {
+
+// What happened to one pushed event. The disk tier adds kSpilled.
+enum class PushResult : uint8_t {
+  kQueued,   // in memory; the filter owns it now
+  kRefused,  // not taken: tell the sender `reason` and `retry_after_ms`
+};
+
+// Why an event was refused. Each has its own counter in the stats.
+enum class RefuseReason : uint8_t {
+  kNone = 0,          // not refused
+  kMemoryFull,        // the budget (or the level's share of it) is used up: retry later
+  kTooLarge,          // payload larger than max_event_bytes: retrying cannot help
+  kInvalid,           // the event does not fit the record format (field too long, bad level)
+  kShuttingDown,      // the filter is shutting down
+};
+inline constexpr size_t kNumRefuseReasons = 5;
+
+// "memory_full", "too_large", "invalid", "shutting_down", "none".
+std::string_view RefuseReasonName(RefuseReason reason);
+
+// True where the same event may succeed later (so retry_after_ms means something).
+constexpr bool IsRetryable(RefuseReason reason) { return reason == RefuseReason::kMemoryFull; }
+
+struct PushOutcome {
+  PushResult result = PushResult::kRefused;
+  RefuseReason reason = RefuseReason::kNone;
+  // For a retryable refusal: when trying again is likely to succeed. 0 otherwise.
+  uint32_t retry_after_ms = 0;
+  // For a queued event: the gateway sequence number it was given.
+  Seq seq;
+};
+
+}  // namespace gridgate::filter
