@@ -98,14 +98,4 @@ Status DecodeRecord(std::string_view bytes, Event* event, size_t* record_size) {
   return Status::Ok();
 }
 
-Priority RecordLevel(const char* header) {
-  return static_cast<Priority>(static_cast<uint8_t>(header[offset::kLevel]));
-}
-
-Seq RecordSeq(const char* header) { return Seq{DecodeFixed64(header + offset::kSeq)}; }
-
-size_t RecordSizeAt(const char* header) {
-  return kRecordHeaderSize + DecodeFixed32(header + offset::kLength);
-}
-
 }  // namespace gridgate::record

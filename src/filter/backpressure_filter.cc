@@ -86,7 +86,7 @@ Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOut
         Refuse(event.priority, RefuseReason::kShuttingDown, &outcome);
         continue;
       }
-      if (!record::CheckEncodable(event).ok()) {
+      if (!record::IsEncodable(event)) {
         Refuse(event.priority, RefuseReason::kInvalid, &outcome);
         continue;
       }

@@ -120,6 +120,19 @@ TEST(RecordCodecTest, CheckEncodableNamesTheField) {
   EXPECT_TRUE(CheckEncodable(SampleEvent()).ok());
 }
 
+TEST(RecordCodecTest, IsEncodableAgreesWithCheckEncodable) {
+  const std::string long_id(256, 'm');
+  const std::string max_id(255, 'm');
+  Event e = SampleEvent();
+  for (std::string_view id : {std::string_view(long_id), std::string_view(max_id)}) {
+    e.meter_id = id;
+    EXPECT_EQ(IsEncodable(e), CheckEncodable(e).ok()) << id.size();
+  }
+  EXPECT_TRUE(IsEncodable(e)) << "255 bytes is the limit, inclusive";
+  e.priority = static_cast<Priority>(4);
+  EXPECT_FALSE(IsEncodable(e));
+}
+
 TEST(PriorityTest, NamesRoundTrip) {
   for (Priority p : kAllPriorities) {
     EXPECT_EQ(ParsePriority(PriorityName(p)), p);
