@@ -1,0 +1,46 @@
+# The front door: thin targets over CMake presets (CMakePresets.json).
+#   make build   bootstrap, release build, binaries in build/bin/
+#   make test    bootstrap, then build and run the whole suite in the release,
+#                asan (Address+UB sanitizers) and tsan (ThreadSanitizer) builds
+#   make bench   bootstrap, release build, run the micro-benchmarks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+TEST_PRESETS ?= release asan tsan
+BENCH_FLAGS ?= --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+
+.PHONY: all bootstrap build test bench clean format tidy $(addprefix test-,release debug asan tsan)
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	cmake --preset release
+	cmake --build --preset release
+
+test: bootstrap
+	@for preset in $(TEST_PRESETS); do \
+	  echo "== $$preset: build and test"; \
+	  cmake --preset $$preset >/dev/null; \
+	  cmake --build --preset $$preset; \
+	  ctest --preset $$preset; \
+	done
+
+test-release test-debug test-asan test-tsan: bootstrap
+	cmake --preset $(@:test-%=%) >/dev/null
+	cmake --build --preset $(@:test-%=%)
+	ctest --preset $(@:test-%=%)
+
+bench: build
+	build/bin/filter_bench $(BENCH_FLAGS)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+tidy: build
+	clang-tidy -p build/release $$(git ls-files 'src/*.cc')
+
+clean:
+	rm -rf build
