@@ -16,9 +16,12 @@ size_t Fraction(size_t total, double fraction) {
 }
 
 // Enough slabs for the whole budget, plus the slack of a partly read head
-// slab and a partly written tail slab on every level.
+// slab and a partly written tail slab on every level. A record never
+// straddles two slabs, so a full slab may leave up to one record less a byte
+// unused at its end: in the worst case it holds slab - max_record + 1 bytes.
 size_t MaxSlabs(const FilterOptions& o) {
-  return (o.budget_bytes + o.slab_bytes - 1) / o.slab_bytes + 2 * kNumPriorities;
+  const size_t min_fill = o.slab_bytes - o.MaxRecordBytes() + 1;
+  return (o.budget_bytes + min_fill - 1) / min_fill + 2 * kNumPriorities;
 }
 
 }  // namespace
