@@ -7,6 +7,18 @@
 #include "common/coding.h"
 
 namespace gridgate::record {
+namespace {
+
+// Copies `bytes` to `dst` and returns the end. An empty view may have a null
+// data(), which memcpy must not be given.
+char* Append(char* dst, std::string_view bytes) {
+  if (!bytes.empty()) {
+    std::memcpy(dst, bytes.data(), bytes.size());
+  }
+  return dst + bytes.size();
+}
+
+}  // namespace
 
 Status CheckEncodable(const Event& event) {
   if (event.meter_id.size() > kMaxMeterIdBytes) {
@@ -51,11 +63,9 @@ void EncodeRecord(const Event& event, Seq seq, char* dst) {
   EncodeFixed16(body + offset::kTypeLen + 1, 0);
   EncodeFixed32(body + offset::kPayloadLen, static_cast<uint32_t>(event.payload.size()));
   char* p = body + kEventHeaderSize;
-  std::memcpy(p, event.meter_id.data(), event.meter_id.size());
-  p += event.meter_id.size();
-  std::memcpy(p, event.type.data(), event.type.size());
-  p += event.type.size();
-  std::memcpy(p, event.payload.data(), event.payload.size());
+  p = Append(p, event.meter_id);
+  p = Append(p, event.type);
+  Append(p, event.payload);
 }
 
 Status DecodeRecord(std::string_view bytes, Event* event, size_t* record_size) {
