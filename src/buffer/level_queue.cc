@@ -63,6 +63,22 @@ void LevelQueue::PopFront(int64_t now_ns) {
   }
 }
 
+std::vector<std::string_view> LevelQueue::Records() const {
+  std::vector<std::string_view> out;
+  out.reserve(events_);
+  for (const std::string& r : returned_) {
+    out.push_back(r);
+  }
+  for (const Segment& segment : segments_) {
+    for (size_t pos = segment.read; pos < segment.write;) {
+      const size_t size = record::RecordSizeAt(segment.slab->data() + pos);
+      out.emplace_back(segment.slab->data() + pos, size);
+      pos += size;
+    }
+  }
+  return out;
+}
+
 void LevelQueue::Return(std::string_view record) {
   const Seq seq = record::RecordSeq(record.data());
   // Returns usually come back in order, so the search ends at the back.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "buffer/slab_pool.h"
 
@@ -45,6 +46,10 @@ class LevelQueue {
   // queue and not be queued now. Records returned together or apart end up in
   // sequence order, all ahead of the records still in the slabs.
   void Return(std::string_view record);
+
+  // Every queued record, head first; the views are valid until the next
+  // mutating call.
+  std::vector<std::string_view> Records() const;
 
   bool empty() const { return events_ == 0; }
   size_t events() const { return events_; }

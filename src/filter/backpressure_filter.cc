@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 
+#include "common/coding.h"
 #include "event/record_codec.h"
 
 namespace gridgate::filter {
@@ -31,7 +33,22 @@ Result<std::unique_ptr<BackpressureFilter>> BackpressureFilter::Create(
   if (Status s = options.Validate(); !s.ok()) {
     return s;
   }
-  return std::unique_ptr<BackpressureFilter>(new BackpressureFilter(options));
+  std::unique_ptr<spill::SpillStore> store;
+  if (options.spill.has_value()) {
+    auto opened = spill::SpillStore::Open(*options.spill, options.MaxRecordBytes(), options.clock);
+    if (!opened.ok()) {
+      return opened.status();
+    }
+    store = std::move(opened).value();
+  }
+  std::unique_ptr<BackpressureFilter> filter(new BackpressureFilter(options));
+  MutexLock lock(&filter->mu_);
+  if (store != nullptr) {
+    filter->next_seq_ = store->next_seq();
+    filter->drain_work_ = store->BacklogEvents() > 0;
+  }
+  filter->store_ = std::move(store);
+  return filter;
 }
 
 BackpressureFilter::BackpressureFilter(const FilterOptions& options)
@@ -68,6 +85,92 @@ void BackpressureFilter::Refuse(Priority level, RefuseReason reason, PushOutcome
   }
 }
 
+bool BackpressureFilter::QueueInMemoryLocked(const Event& event, Seq seq) {
+  const size_t size = record::RecordSize(event);
+  if (!budget_.CanAdmit(event.priority, size)) {
+    return false;
+  }
+  char* dst = queues_[LevelIndex(event.priority)]->Append(size);
+  if (dst == nullptr) {
+    return false;
+  }
+  record::EncodeRecord(event, seq, dst);
+  budget_.Charge(size);
+  ++queued_events_;
+  return true;
+}
+
+void BackpressureFilter::PlaceLocked(const Event& event, PushOutcome* outcome,
+                                     std::vector<int>* fds, int64_t now_ns) {
+  const Priority level = event.priority;
+  const Seq seq{next_seq_};
+  bool queued = false;
+  bool spilled = false;
+  Status disk_status;
+  if (store_ == nullptr) {
+    queued = QueueInMemoryLocked(event, seq);
+  } else {
+    // FIFO across tiers: behind a backlog on disk, a level's events join it.
+    const bool backlog = store_->HasBacklog(level);
+    const bool pressure = watermarks_.pressured() && level >= Priority::kNormal;
+    spill::SpillStore::Appended appended;
+    if (options_.spill->mode == spill::DurabilityMode::kWriteThrough) {
+      disk_status = store_->Append(event, seq, &appended);
+      if (disk_status.ok()) {
+        fds->push_back(appended.fd);
+        // The memory copy is the disk record itself (epoch and checksum
+        // stamped), which is how its ack finds the segment to reclaim.
+        char* dst = nullptr;
+        const size_t size = appended.record.size();
+        if (!backlog && !pressure && budget_.CanAdmit(level, size)) {
+          dst = queues_[LevelIndex(level)]->Append(size);
+        }
+        if (dst != nullptr) {
+          std::memcpy(dst, appended.record.data(), size);
+          budget_.Charge(size);
+          ++queued_events_;
+          store_->MarkLastDrained(level);
+          queued = true;
+        } else {
+          spilled = true;
+        }
+      }
+    } else {
+      if (!backlog && !pressure) {
+        queued = QueueInMemoryLocked(event, seq);
+      }
+      if (!queued) {
+        disk_status = store_->Append(event, seq, &appended);
+        if (disk_status.ok()) {
+          fds->push_back(appended.fd);
+          spilled = true;
+        } else if (!backlog) {
+          // The disk is full but this level has nothing there: memory may
+          // still take it without breaking its order.
+          queued = QueueInMemoryLocked(event, seq);
+        }
+      }
+    }
+  }
+  if (!queued && !spilled) {
+    RefuseReason reason = RefuseReason::kMemoryFull;
+    if (!disk_status.ok()) {
+      reason = disk_status.code() == Status::Code::kResourceExhausted ? RefuseReason::kDiskFull
+                                                                      : RefuseReason::kDiskError;
+    }
+    Refuse(level, reason, outcome);
+    outcome->retry_after_ms = RetryAfterMsLocked(level, record::RecordSize(event), now_ns);
+    return;
+  }
+  ++next_seq_;
+  LevelStats& stats = level_stats_[LevelIndex(level)];
+  ++stats.accepted;
+  outcome->result = queued ? PushResult::kQueued : PushResult::kSpilled;
+  outcome->reason = RefuseReason::kNone;
+  outcome->retry_after_ms = 0;
+  outcome->seq = seq;
+}
+
 Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOutcome> outcomes) {
   if (events.empty()) {
     return Status::InvalidArgument("push of an empty batch");
@@ -77,11 +180,18 @@ Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOut
                                    " events with room for " + std::to_string(outcomes.size()) +
                                    " outcomes");
   }
-  bool wake = false;
+  bool wake_consumer = false;
+  bool wake_drain = false;
+  std::vector<int> fds;
   {
     MutexLock lock(&mu_);
     const int64_t now_ns = clock_->MonotonicNs();
-    uint32_t retry_after_ms = 0;  // computed at the first refusal, once per batch
+    if (store_ != nullptr) {
+      // Numbers handed out must never be handed out again after a crash.
+      if (Status s = store_->LeaseSeqs(next_seq_ + events.size()); !s.ok()) {
+        ++seq_lease_errors_;
+      }
+    }
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& event = events[i];
       PushOutcome& outcome = outcomes[i];
@@ -97,38 +207,28 @@ Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOut
         Refuse(event.priority, RefuseReason::kTooLarge, &outcome);
         continue;
       }
-      const size_t size = record::RecordSize(event);
-      // Invariant (FilterOptions::Validate): the smallest level share and a
-      // slab each hold the largest record, so a refusal below can clear.
-      assert(size <= max_record_bytes_ && size <= budget_.LimitFor(Priority::kLow));
-      char* dst = nullptr;
-      if (budget_.CanAdmit(event.priority, size)) {
-        dst = queues_[LevelIndex(event.priority)]->Append(size);
-      }
-      if (dst == nullptr) {
-        Refuse(event.priority, RefuseReason::kMemoryFull, &outcome);
-        if (retry_after_ms == 0) {
-          retry_after_ms = RetryAfterMsLocked(event.priority, size, now_ns);
-        }
-        outcome.retry_after_ms = retry_after_ms;
-        continue;
-      }
-      const Seq seq{next_seq_++};
-      record::EncodeRecord(event, seq, dst);
-      budget_.Charge(size);
-      ++queued_events_;
-      ++level_stats_[LevelIndex(event.priority)].accepted;
-      outcome.result = PushResult::kQueued;
-      outcome.reason = RefuseReason::kNone;
-      outcome.retry_after_ms = 0;
-      outcome.seq = seq;
-      wake = true;
+      // Invariant (FilterOptions::Validate): the smallest level share, a slab
+      // and a spill block each hold the largest record, so a refusal below
+      // can clear.
+      assert(record::RecordSize(event) <= max_record_bytes_);
+      PlaceLocked(event, &outcome, &fds, now_ns);
+      wake_consumer = wake_consumer || outcome.result == PushResult::kQueued;
+      wake_drain = wake_drain || outcome.result == PushResult::kSpilled;
     }
     UpdatePressureLocked(now_ns);
-    wake = wake && consumer_waiting_;
+    wake_consumer = wake_consumer && consumer_waiting_;
+    if (wake_drain) {
+      drain_work_ = true;
+    }
   }
-  if (wake) {
+  if (wake_consumer) {
     consumer_cv_.NotifyOne();
+  }
+  if (wake_drain) {
+    drain_cv_.NotifyOne();
+  }
+  if (!fds.empty() && options_.spill->fsync == spill::FsyncPolicy::kEveryBatch) {
+    SyncFds(std::move(fds));
   }
   return Status::Ok();
 }
@@ -222,7 +322,39 @@ Status BackpressureFilter::Ack(PopBatch* batch) {
   budget_.Credit(batch->bytes());
   delivered_bytes_.Add(batch->bytes(), now_ns);
   UpdatePressureLocked(now_ns);
+  if (store_ != nullptr) {
+    ResolveDiskCopiesLocked(*batch);
+    if (store_->BacklogEvents() > 0) {
+      drain_work_ = true;
+      drain_cv_.NotifyOne();
+    }
+  }
   return Status::Ok();
+}
+
+void BackpressureFilter::ResolveDiskCopiesLocked(const PopBatch& batch) {
+  // Consecutive records of one segment are resolved together.
+  Priority run_level = Priority::kCritical;
+  uint32_t run_epoch = 0;
+  uint64_t run_count = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const char* header = batch.record(i).data();
+    const uint32_t epoch = DecodeFixed32(header + record::offset::kEpoch);
+    if (epoch == 0) {
+      continue;  // memory only
+    }
+    const Priority level = record::RecordLevel(header);
+    if (run_count > 0 && (epoch != run_epoch || level != run_level)) {
+      store_->Resolve(run_level, run_epoch, run_count);
+      run_count = 0;
+    }
+    run_level = level;
+    run_epoch = epoch;
+    ++run_count;
+  }
+  if (run_count > 0) {
+    store_->Resolve(run_level, run_epoch, run_count);
+  }
 }
 
 Status BackpressureFilter::Return(PopBatch* batch) {
@@ -249,6 +381,7 @@ void BackpressureFilter::Shutdown() {
     shut_down_ = true;
   }
   consumer_cv_.NotifyAll();
+  drain_cv_.NotifyAll();
 }
 
 void BackpressureFilter::Maintain() {
@@ -299,6 +432,16 @@ void BackpressureFilter::TakeReleasableSlabsLocked(
   *out = pool_.TakeIdleSince(now_ns - quiet_ns);
 }
 
+FilterState BackpressureFilter::StateLocked() const {
+  if (watermarks_.pressured()) {
+    return store_ != nullptr ? FilterState::kSpilling : FilterState::kPressured;
+  }
+  if (store_ != nullptr && store_->BacklogEvents() > 0) {
+    return FilterState::kDraining;
+  }
+  return FilterState::kNormal;
+}
+
 FilterStats BackpressureFilter::Stats() const {
   MutexLock lock(&mu_);
   FilterStats s;
@@ -318,7 +461,7 @@ FilterStats BackpressureFilter::Stats() const {
       }
     }
   }
-  s.state = watermarks_.pressured() ? FilterState::kPressured : FilterState::kNormal;
+  s.state = StateLocked();
   s.pressured_transitions = pressured_transitions_;
   s.budget_bytes = budget_.budget_bytes();
   s.used_bytes = budget_.used();
@@ -336,6 +479,21 @@ FilterStats BackpressureFilter::Stats() const {
   s.refused_by_reason = refused_by_reason_;
   s.batches_in_flight = batches_in_flight_.size();
   s.delivered_bytes_per_second = delivered_bytes_.PerSecond(clock_->MonotonicNs());
+  s.seq_lease_errors = seq_lease_errors_;
+  if (store_ != nullptr) {
+    s.spill_enabled = true;
+    s.spill = store_->Stats();
+    for (Priority p : kAllPriorities) {
+      const spill::SpillLevelStats& d = s.spill.levels[LevelIndex(p)];
+      LevelStats& l = s.levels[LevelIndex(p)];
+      l.on_disk_events = d.events_on_disk;
+      l.on_disk_bytes = d.bytes_on_disk;
+      l.spilled = d.spilled;
+      l.drained = d.drained;
+      l.recovered = d.recovered;
+      l.lost_corrupt = d.lost_corrupt;
+    }
+  }
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include "filter/filter_stats.h"
 #include "filter/pop_batch.h"
 #include "filter/push_outcome.h"
+#include "spill/spill_store.h"
 
 namespace gridgate::filter {
 
@@ -39,12 +40,22 @@ struct PopLimits {
 // from the OS, grown slab by slab up to the budget, with idle slabs unmapped
 // after a quiet period so that the process's RSS falls again after a storm.
 //
+// Disk tier (with options.spill): above the high watermark, normal and low
+// events go to a spill::SpillStore, as does anything memory cannot hold; while
+// a level has events on disk, its new events follow them there, so FIFO holds
+// across the tiers. DrainOnce (the drain worker) brings them back under the
+// low watermark, highest level first. Disk space is reclaimed only after the
+// sink acked the event.
+//
 // Thread-safe. Push may be called from any number of threads at once; Pop, Ack
-// and Return belong to one consumer thread (the dispatcher). Each call takes
-// the lock once per batch, never once per event.
+// and Return belong to one consumer thread (the dispatcher); DrainOnce and
+// SyncSpill to one drain worker. Each call takes the lock once per batch,
+// never once per event (a push that must fsync takes it once more).
 class BackpressureFilter {
  public:
-  // InvalidArgument, naming the field, when the options are not valid.
+  // InvalidArgument, naming the field, when the options are not valid. With
+  // a disk tier, opens and recovers its directory first (see
+  // spill::SpillStore::Open): what it finds is on disk, to be drained.
   static Result<std::unique_ptr<BackpressureFilter>> Create(const FilterOptions& options);
 
   ~BackpressureFilter();
@@ -52,8 +63,9 @@ class BackpressureFilter {
   BackpressureFilter& operator=(const BackpressureFilter&) = delete;
 
   // Offers a batch of events. For each events[i], outcomes[i] says what
-  // happened: queued (with its sequence number) or refused (with a reason and,
-  // where retrying can help, a retry-after hint). An event that is refused
+  // happened: queued or spilled (with its sequence number) or refused (with a
+  // reason and, where retrying can help, a retry-after hint). With fsync
+  // policy "batch", spilled records are on stable storage before it returns. An event that is refused
   // changes nothing but the refusal counters; the others are still taken.
   // The filter copies what it keeps: `events` may be freed on return.
   //
@@ -92,6 +104,26 @@ class BackpressureFilter {
   // on its own; call it where nothing pops for long.
   void Maintain();
 
+  // Drain worker: moves up to `max_bytes` of spilled records back into
+  // memory, from the most urgent level with a backlog, while used memory is
+  // under the low watermark. Reads the disk outside the lock. Returns the
+  // events moved (0: nothing to do now). One thread at a time.
+  size_t DrainOnce(size_t max_bytes);
+  // Drain worker: waits up to `timeout` for drain work (an ack, a spill) or
+  // Shutdown. Returns at once when there may be some.
+  void WaitForDrainWork(std::chrono::nanoseconds timeout);
+  // Ends a WaitForDrainWork at once (for stopping the drain worker).
+  void WakeDrainWorker();
+  // fdatasync of every segment written since the last call (fsync policy
+  // "interval": the drain worker calls it every fsync_interval_ms).
+  void SyncSpill();
+
+  // After Shutdown, with the consumer and the drain worker stopped and no
+  // batch in flight: writes every event held in memory to the disk tier,
+  // ahead of its level's backlog, so that a restart delivers them all in
+  // order. Unavailable without a disk tier or while a batch is in flight.
+  Status FlushToDisk();
+
   FilterStats Stats() const;
 
  private:
@@ -105,6 +137,16 @@ class BackpressureFilter {
                                  std::vector<std::unique_ptr<buffer::Slab>>* out) REQUIRES(mu_);
   bool SettleLocked(PopBatch* batch) REQUIRES(mu_);
   void Refuse(Priority level, RefuseReason reason, PushOutcome* outcome) REQUIRES(mu_);
+  FilterState StateLocked() const REQUIRES(mu_);
+  // Places one validated event: memory, disk, or a refusal. `fds` collects
+  // the segment files written, for a sync after the lock.
+  void PlaceLocked(const Event& event, PushOutcome* outcome, std::vector<int>* fds,
+                   int64_t now_ns) REQUIRES(mu_);
+  // Writes the record for `event` into its level's memory queue, charged to
+  // the budget; false (nothing changed) when the budget or the slabs say no.
+  bool QueueInMemoryLocked(const Event& event, Seq seq) REQUIRES(mu_);
+  void ResolveDiskCopiesLocked(const PopBatch& batch) REQUIRES(mu_);
+  void SyncFds(std::vector<int> fds) EXCLUDES(mu_);
 
   const FilterOptions options_;
   Clock* const clock_;
@@ -112,6 +154,7 @@ class BackpressureFilter {
 
   mutable Mutex mu_;
   CondVar consumer_cv_;
+  CondVar drain_cv_;
   bool consumer_waiting_ GUARDED_BY(mu_) = false;
   bool shut_down_ GUARDED_BY(mu_) = false;
 
@@ -121,6 +164,9 @@ class BackpressureFilter {
   std::array<std::unique_ptr<buffer::LevelQueue>, kNumPriorities> queues_ GUARDED_BY(mu_);
   buffer::MemoryBudget budget_ GUARDED_BY(mu_);
   buffer::WatermarkTracker watermarks_ GUARDED_BY(mu_);
+  // The disk tier, or null.
+  std::unique_ptr<spill::SpillStore> store_ GUARDED_BY(mu_);
+  bool drain_work_ GUARDED_BY(mu_) = false;
 
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   uint64_t next_batch_id_ GUARDED_BY(mu_) = 1;
@@ -133,6 +179,7 @@ class BackpressureFilter {
   std::array<LevelStats, kNumPriorities> level_stats_ GUARDED_BY(mu_){};
   std::array<uint64_t, kNumRefuseReasons> refused_by_reason_ GUARDED_BY(mu_){};
   uint64_t pressured_transitions_ GUARDED_BY(mu_) = 0;
+  uint64_t seq_lease_errors_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gridgate::filter

@@ -76,6 +76,9 @@ Status FilterOptions::Validate() const {
   if (clock == nullptr) {
     return Status::InvalidArgument("clock must not be null");
   }
+  if (spill.has_value()) {
+    return spill->Validate(MaxRecordBytes());
+  }
   return Status::Ok();
 }
 

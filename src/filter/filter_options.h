@@ -3,8 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <optional>
+
 #include "common/clock.h"
 #include "common/status.h"
+#include "spill/spill_options.h"
 
 namespace gridgate::filter {
 
@@ -41,6 +44,10 @@ struct FilterOptions {
   uint32_t retry_after_min_ms = 100;
   uint32_t retry_after_max_ms = 30'000;
   uint32_t retry_after_default_ms = 1000;
+
+  // The disk tier. Without it, a push past the budget is refused; with it,
+  // the overflow goes to disk (see spill::SpillOptions).
+  std::optional<spill::SpillOptions> spill;
 
   // Not owned; must outlive the filter.
   Clock* clock = SystemClock();

@@ -8,41 +8,33 @@ std::string_view FilterStateName(FilterState state) {
       return "normal";
     case FilterState::kPressured:
       return "pressured";
+    case FilterState::kSpilling:
+      return "spilling";
+    case FilterState::kDraining:
+      return "draining";
   }
   return "unknown";
 }
 
-uint64_t FilterStats::Accepted() const {
+namespace {
+
+uint64_t Sum(const std::array<LevelStats, kNumPriorities>& levels, uint64_t LevelStats::*field) {
   uint64_t n = 0;
   for (const LevelStats& l : levels) {
-    n += l.accepted;
+    n += l.*field;
   }
   return n;
 }
 
-uint64_t FilterStats::Queued() const {
-  uint64_t n = 0;
-  for (const LevelStats& l : levels) {
-    n += l.queued_events;
-  }
-  return n;
-}
+}  // namespace
 
-uint64_t FilterStats::InFlight() const {
-  uint64_t n = 0;
-  for (const LevelStats& l : levels) {
-    n += l.in_flight_events;
-  }
-  return n;
-}
-
-uint64_t FilterStats::Delivered() const {
-  uint64_t n = 0;
-  for (const LevelStats& l : levels) {
-    n += l.delivered;
-  }
-  return n;
-}
+uint64_t FilterStats::Accepted() const { return Sum(levels, &LevelStats::accepted); }
+uint64_t FilterStats::Recovered() const { return Sum(levels, &LevelStats::recovered); }
+uint64_t FilterStats::Queued() const { return Sum(levels, &LevelStats::queued_events); }
+uint64_t FilterStats::OnDisk() const { return Sum(levels, &LevelStats::on_disk_events); }
+uint64_t FilterStats::InFlight() const { return Sum(levels, &LevelStats::in_flight_events); }
+uint64_t FilterStats::Delivered() const { return Sum(levels, &LevelStats::delivered); }
+uint64_t FilterStats::LostCorrupt() const { return Sum(levels, &LevelStats::lost_corrupt); }
 
 uint64_t FilterStats::Refused() const {
   uint64_t n = 0;
@@ -55,7 +47,8 @@ uint64_t FilterStats::Refused() const {
 bool FilterStats::LedgerBalanced() const {
   uint64_t bytes = 0;
   for (const LevelStats& l : levels) {
-    if (l.accepted != l.queued_events + l.in_flight_events + l.delivered) {
+    if (l.accepted + l.recovered != l.queued_events + l.on_disk_events + l.in_flight_events +
+                                        l.delivered + l.lost_corrupt) {
       return false;
     }
     bytes += l.queued_bytes + l.in_flight_bytes;

@@ -37,6 +37,9 @@ class PopBatch {
   size_t bytes() const { return data_.size(); }
   size_t events_of(Priority p) const { return events_by_level_[LevelIndex(p)]; }
 
+  // The packed record of event `i` (event/record_format.h).
+  std::string_view record(size_t i) const;
+
   // Non-zero while the batch is in flight (popped, neither acked nor returned).
   uint64_t id() const { return id_; }
   bool in_flight() const { return id_ != 0; }
@@ -46,7 +49,6 @@ class PopBatch {
 
   void Clear();
   void AddRecord(const char* record, size_t size);
-  std::string_view record(size_t i) const;
 
   std::string data_;               // packed records, end to end
   std::vector<uint32_t> offsets_;  // start of each record in data_

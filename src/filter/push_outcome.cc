@@ -14,6 +14,10 @@ std::string_view RefuseReasonName(RefuseReason reason) {
       return "invalid";
     case RefuseReason::kShuttingDown:
       return "shutting_down";
+    case RefuseReason::kDiskFull:
+      return "disk_full";
+    case RefuseReason::kDiskError:
+      return "disk_error";
   }
   return "unknown";
 }
