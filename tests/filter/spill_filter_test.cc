@@ -55,8 +55,8 @@ class SpillFilterTest : public ::testing::Test {
     std::map<Priority, std::vector<uint64_t>> out;
     for (int idle = 0; idle < 3;) {
       PopBatch batch;
-      EXPECT_TRUE(filter_->Pop({.max_events = 64, .max_bytes = 1 << 20}, nanoseconds(0), &batch)
-                      .ok());
+      EXPECT_TRUE(
+          filter_->Pop({.max_events = 64, .max_bytes = 1 << 20}, nanoseconds(0), &batch).ok());
       for (size_t i = 0; i < batch.size(); ++i) {
         out[batch.event(i).priority].push_back(testing::PayloadId(batch.event(i).payload));
       }
@@ -133,8 +133,8 @@ TEST_F(SpillFilterTest, AMillionRandomEventsKeepPerLevelFifoAndArriveExactlyOnce
   auto deliver_some = [&](int pops) {
     for (int i = 0; i < pops; ++i) {
       PopBatch out;
-      ASSERT_TRUE(filter_->Pop({.max_events = 128, .max_bytes = 1 << 20}, nanoseconds(0), &out)
-                      .ok());
+      ASSERT_TRUE(
+          filter_->Pop({.max_events = 128, .max_bytes = 1 << 20}, nanoseconds(0), &out).ok());
       for (size_t j = 0; j < out.size(); ++j) {
         delivered[out.event(j).priority].push_back(testing::PayloadId(out.event(j).payload));
       }
@@ -327,8 +327,7 @@ TEST_F(SpillFilterTest, KillNineLosesNothingAcknowledgedInWriteThroughMode) {
       if (id % 50 == 49) {
         // A sink takes some, so that the disk does not fill.
         PopBatch batch;
-        if ((*filter)->Pop({.max_events = 40, .max_bytes = 1 << 20}, nanoseconds(0), &batch)
-                .ok() &&
+        if ((*filter)->Pop({.max_events = 40, .max_bytes = 1 << 20}, nanoseconds(0), &batch).ok() &&
             !batch.empty()) {
           for (size_t i = 0; i < batch.size(); ++i) {
             report(testing::PayloadId(batch.event(i).payload) | kDeliveredBit);
