@@ -9,13 +9,15 @@
 // are little-endian (common/coding.h).
 //
 // Record header, kRecordHeaderSize bytes:
-//   0  crc      u32  masked CRC32C over bytes 4..end of the payload; 0 in memory,
-//                    stamped when the record is written to disk
+//   0  crc      u32  low 32 bits of XXH3-64 (common/checksum.h) over bytes
+//                    4..end of the payload; 0 in memory, stamped when the
+//                    record is written to disk (spill/segment_reader.h)
 //   4  length   u32  payload length in bytes (the event body below)
-//   8  type     u8   RecordType
+//   8  type     u8   RecordType (kUnwritten marks padding on disk)
 //   9  level    u8   Priority
 //  10  flags    u16  reserved, 0
-//  12  epoch    u32  low 32 bits of the segment epoch; 0 in memory
+//  12  epoch    u32  low 32 bits of the segment epoch; in memory 0, or the
+//                    epoch of the segment that holds the same record on disk
 //  16  seq      u64  the gateway sequence number
 //
 // Event body (the payload), kEventHeaderSize bytes and then the strings:
