@@ -168,7 +168,6 @@ Status SpillStore::RecoverLevel(Priority level) {
   closedir(dir);
   std::sort(files.begin(), files.end());
 
-  uint64_t max_epoch = 0;
   for (const auto& [slot, name] : files) {
     const std::string path = l.dir + "/" + name;
     l.next_slot = std::max(l.next_slot, slot + 1);
@@ -186,7 +185,9 @@ Status SpillStore::RecoverLevel(Priority level) {
     }
     std::unique_ptr<Segment> segment = std::move(opened).value();
     const SegmentHeader& h = segment->header();
-    max_epoch = std::max(max_epoch, h.epoch);
+    // Invariant: a file's header holds the newest epoch it was given, so the
+    // largest over all files is above every epoch any record carries.
+    next_epoch_ = std::max(next_epoch_, h.epoch + 1);
     if (h.state == SegmentState::kFree) {
       ReleaseFile(level, std::move(segment));
       continue;
@@ -213,6 +214,7 @@ Status SpillStore::RecoverLevel(Priority level) {
       NoteDamage(path, damaged, "damaged record skipped during recovery");
     }
     live.known_damage = reader.damage_offsets();
+    live.damage_reported = reader.corrupt_records() > 0;
     segment->set_write_pos(reader.position());
     segment->Unmap();  // recovery streams: one segment mapped at a time
     if (live.records == 0) {
@@ -232,7 +234,6 @@ Status SpillStore::RecoverLevel(Priority level) {
   std::sort(l.live.begin(), l.live.end(), [](const LiveSegment& a, const LiveSegment& b) {
     return a.first_seq < b.first_seq;
   });
-  l.next_epoch = max_epoch + 1;
   next_seq_ = std::max(next_seq_, seq_lease_);
   return Status::Ok();
 }

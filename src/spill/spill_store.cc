@@ -50,17 +50,16 @@ uint64_t SpillStore::SegmentFiles() const {
 }
 
 SegmentHeader SpillStore::NewHeader(Priority level, uint32_t slot) {
-  Level& l = levels_[LevelIndex(level)];
   // The low 32 bits mark memory copies of disk records; 0 means "memory only".
-  if (static_cast<uint32_t>(l.next_epoch) == 0) {
-    ++l.next_epoch;
+  if (static_cast<uint32_t>(next_epoch_) == 0) {
+    ++next_epoch_;
   }
   SegmentHeader h;
   h.block_bytes = options_.block_bytes;
   h.level = level;
   h.state = SegmentState::kLive;
   h.slot = slot;
-  h.epoch = l.next_epoch++;
+  h.epoch = next_epoch_++;
   h.segment_bytes = options_.segment_bytes;
   h.start_offset = 0;
   h.created_unix_ns = clock_->UnixNs();
@@ -207,6 +206,13 @@ void SpillStore::AdvanceRead(Priority level) {
       l.counters.lost_corrupt += lost;
       l.undrained_events -= lost;
       l.undrained_bytes -= s.bytes - s.drained_bytes;
+      if (!s.damage_reported) {
+        // Damage with nothing valid after it in the segment reads like a
+        // tail; in a segment whose record count is known it is a loss.
+        ++stats_.corrupt_records;
+        NoteDamage(s.segment->path(), s.read_pos,
+                   std::to_string(lost) + " records unreadable at the end of the segment");
+      }
     }
     s.segment->Unmap();
     ++l.read_idx;
@@ -281,6 +287,7 @@ void SpillStore::CommitDrain(const DrainWindow& window, uint64_t to, uint64_t re
     if (std::find(s.known_damage.begin(), s.known_damage.end(), offset) != s.known_damage.end()) {
       continue;
     }
+    s.damage_reported = true;
     ++stats_.corrupt_records;
     NoteDamage(s.segment->path(), offset, "damaged record skipped while draining");
   }

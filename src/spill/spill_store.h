@@ -135,13 +135,13 @@ class SpillStore {
     bool dirty = false;   // written since the last sync
     // Damage already reported by recovery, not to be counted again by drain.
     std::vector<uint64_t> known_damage;
+    bool damage_reported = false;  // by recovery or drain
   };
   struct Level {
     std::string dir;
     std::deque<LiveSegment> live;  // oldest first
     size_t read_idx = 0;           // the segment being drained
     std::vector<std::unique_ptr<Segment>> free;
-    uint64_t next_epoch = 1;
     uint32_t next_slot = 0;
     uint64_t undrained_events = 0;
     uint64_t undrained_bytes = 0;
@@ -180,6 +180,9 @@ class SpillStore {
   std::array<Level, kNumPriorities> levels_;
   uint64_t next_seq_ = 1;
   uint64_t seq_lease_ = 0;
+  // One epoch counter for all levels: files move between levels, and a file
+  // must never get back an epoch its old records still carry.
+  uint64_t next_epoch_ = 1;
   std::vector<int> dirty_fds_;
   std::vector<DamageReport> damage_;
   SpillStats stats_;  // the counters not derived from levels_
