@@ -29,9 +29,9 @@ std::string_view DurabilityModeName(DurabilityMode mode);
 struct SpillOptions {
   // The spill directory: one folder per level, a seq.state file and a LOCK.
   std::string dir;
-  // Size of each segment file, header included: a page-aligned header plus
-  // whole blocks.
-  uint64_t segment_bytes = uint64_t{64} << 20;
+  // Size of each segment file: the 4 KiB header plus whole blocks (by
+  // default 64 MiB of them).
+  uint64_t segment_bytes = kSegmentHeaderBytes + (uint64_t{64} << 20);
   uint32_t block_bytes = kDefaultBlockBytes;
   // Disk space all segment files together may hold; 0 means half the free
   // space of the filesystem when the store opens.

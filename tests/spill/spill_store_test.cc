@@ -801,6 +801,15 @@ TEST_F(SpillStoreTest, SecondOpenOfALiveDirectoryIsUnavailable) {
   ASSERT_NO_FATAL_FAILURE(Open());
 }
 
+TEST_F(SpillStoreTest, DefaultOptionsAreValidForTheFilterDefaults) {
+  SpillOptions defaults;
+  defaults.dir = options_.dir;
+  // The filter's default largest record: 4096 payload + 48 + 255 + 255.
+  EXPECT_TRUE(defaults.Validate(4096 + record::kRecordOverhead + 510).ok())
+      << defaults.Validate(4096 + record::kRecordOverhead + 510).ToString();
+  EXPECT_EQ(defaults.segment_bytes, kSegmentHeaderBytes + (uint64_t{64} << 20));
+}
+
 TEST_F(SpillStoreTest, OpenRejectsEachBadOptionByName) {
   auto expect_rejected = [&](const SpillOptions& o, size_t max_record_bytes,
                              const std::string& field) {
