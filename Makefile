@@ -35,6 +35,7 @@ test-release test-debug test-asan test-tsan: bootstrap
 
 bench: build
 	build/bin/filter_bench $(BENCH_FLAGS)
+	build/bin/spill_bench $(SPILL_BENCH_FLAGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -217,6 +217,9 @@ Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOut
     }
     UpdatePressureLocked(now_ns);
     wake_consumer = wake_consumer && consumer_waiting_;
+    // The drain worker has work only once memory is back under the low
+    // watermark; until then an ack wakes it, not every spilling push.
+    wake_drain = wake_drain && budget_.used() < watermarks_.low_bytes();
     if (wake_drain) {
       drain_work_ = true;
     }

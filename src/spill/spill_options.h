@@ -37,7 +37,10 @@ struct SpillOptions {
   // space of the filesystem when the store opens.
   uint64_t disk_budget_bytes = 0;
   FsyncPolicy fsync = FsyncPolicy::kInterval;
-  uint32_t fsync_interval_ms = 1000;
+  // Short enough that a storm's spill is written back while it happens, not
+  // all at the end (measured: a 1 s interval left ~60% of a 560 MB spill's
+  // time to the final sync).
+  uint32_t fsync_interval_ms = 200;
   DurabilityMode mode = DurabilityMode::kOverflow;
 
   // InvalidArgument naming the field. `max_record_bytes` is the largest
