@@ -34,13 +34,15 @@
 #include "filter/filter_stats.h"
 #include "filter/pop_batch.h"
 #include "filter/push_outcome.h"
+#include "event_pool.h"
 
 namespace gridgate::filter {
 namespace {
 
+using bench::EventPool;
+
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr size_t kPayloadBytes = 200;
 // Events per iteration of the single-thread benchmarks: one full pop.
 constexpr size_t kChunkEvents = 1024;
 // Distinct pre-built events; iterations walk through them chunk by chunk, so
@@ -60,89 +62,8 @@ constexpr std::chrono::microseconds kRetryBackoff{50};
 static_assert(kPoolEvents % kChunkEvents == 0 && kPoolEvents % kProducerBatchEvents == 0,
               "chunks must tile the pool");
 
-// The level of the i-th event in the storm mix. 617 is coprime to 1000, so r
-// takes every value in 0..999 once per 1000 events: the levels are spread
-// evenly through the sequence rather than in runs.
-Priority StormPriority(size_t i) {
-  const size_t r = (i * 617) % 1000;
-  if (r < 7) {
-    return Priority::kCritical;
-  }
-  if (r < 7 + 170) {
-    return Priority::kHigh;
-  }
-  if (r < 7 + 170 + 255) {
-    return Priority::kNormal;
-  }
-  return Priority::kLow;
-}
-
-// A 16-byte event type per level.
-std::string_view StormType(Priority p) {
-  switch (p) {
-    case Priority::kCritical:
-      return "power_fail_alarm";
-    case Priority::kHigh:
-      return "voltage_sag_warn";
-    case Priority::kNormal:
-      return "register_reading";
-    case Priority::kLow:
-      return "interval_reading";
-  }
-  return "interval_reading";
-}
-
-// Pre-built events and the bytes they point to. Immutable once built, so
-// producers on several threads may share one.
-class EventPool {
- public:
-  explicit EventPool(size_t count) {
-    meter_ids_.reserve(count);
-    payloads_.reserve(count);
-    // The strings first, all of them: the events then view strings that no
-    // longer move.
-    for (size_t i = 0; i < count; ++i) {
-      char meter_id[32];
-      std::snprintf(meter_id, sizeof(meter_id), "1ND%09zuNMD%02zu", (i * 7919) % 1'000'000'000,
-                    i % 100);
-      meter_ids_.emplace_back(meter_id);
-      std::string payload = "{\"meter\":\"" + meter_ids_.back() +
-                            "\",\"ts\":1780000000000,\"kwh\":" + std::to_string(i % 9973) +
-                            ".125,\"pad\":\"";
-      payload.resize(kPayloadBytes - 2, 'x');
-      payload += "\"}";
-      payloads_.push_back(std::move(payload));
-    }
-    events_.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      Event e;
-      e.priority = StormPriority(i);
-      e.device_time_ms = 1'780'000'000'000 + static_cast<int64_t>(i);
-      e.ingest_time_ns = 1'780'000'000'000'000'000 + static_cast<int64_t>(i);
-      e.meter_id = meter_ids_[i];
-      e.type = StormType(e.priority);
-      e.payload = payloads_[i];
-      events_.push_back(e);
-    }
-  }
-
-  // The `index`-th run of `n` events, wrapping around the pool.
-  // Precondition: n divides size().
-  std::span<const Event> Chunk(size_t index, size_t n) const {
-    const size_t begin = (index * n) % events_.size();
-    return std::span<const Event>(events_).subspan(begin, n);
-  }
-
-  size_t size() const { return events_.size(); }
-
- private:
-  std::vector<std::string> meter_ids_;
-  std::vector<std::string> payloads_;
-  std::vector<Event> events_;
-};
-
 const EventPool& SharedPool() {
-  static const EventPool* const pool = new EventPool(kPoolEvents);
+  static const EventPool* const pool = new EventPool(kPoolEvents, bench::StormPriority);
   return *pool;
 }
 

@@ -77,14 +77,16 @@
 #include "filter/push_outcome.h"
 #include "spill/segment_format.h"
 #include "spill/spill_options.h"
+#include "event_pool.h"
 
 namespace gridgate::filter {
 namespace {
 
+using bench::EventPool;
+
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr size_t kPayloadBytes = 200;
 constexpr size_t kPushBatchEvents = 256;
 // Distinct pre-built events, walked round and round.
 constexpr size_t kPoolEvents = 32 * kPushBatchEvents;
@@ -118,52 +120,6 @@ struct Config {
   uint32_t fsync_interval_ms = spill::SpillOptions{}.fsync_interval_ms;
   std::string parent_dir;  // where the temporary directory goes
   std::vector<Variant> variants;
-};
-
-// Low-priority readings, all of one size. Immutable once built.
-class EventPool {
- public:
-  EventPool() {
-    meter_ids_.reserve(kPoolEvents);
-    payloads_.reserve(kPoolEvents);
-    for (size_t i = 0; i < kPoolEvents; ++i) {
-      char meter_id[32];
-      std::snprintf(meter_id, sizeof(meter_id), "1ND%09zuNMD%02zu", (i * 7919) % 1'000'000'000,
-                    i % 100);
-      meter_ids_.emplace_back(meter_id);
-      std::string payload = "{\"meter\":\"" + meter_ids_.back() +
-                            "\",\"ts\":1780000000000,\"kwh\":" + std::to_string(i % 9973) +
-                            ".125,\"pad\":\"";
-      payload.resize(kPayloadBytes - 2, 'x');
-      payload += "\"}";
-      payloads_.push_back(std::move(payload));
-    }
-    events_.reserve(kPoolEvents);
-    for (size_t i = 0; i < kPoolEvents; ++i) {
-      Event e;
-      e.priority = Priority::kLow;
-      e.device_time_ms = 1'780'000'000'000 + static_cast<int64_t>(i);
-      e.ingest_time_ns = 1'780'000'000'000'000'000 + static_cast<int64_t>(i);
-      e.meter_id = meter_ids_[i];
-      e.type = "interval_reading";
-      e.payload = payloads_[i];
-      events_.push_back(e);
-    }
-  }
-
-  // The `index`-th batch of kPushBatchEvents, wrapping around the pool.
-  std::span<const Event> Batch(size_t index) const {
-    const size_t begin = (index * kPushBatchEvents) % events_.size();
-    return std::span<const Event>(events_).subspan(begin, kPushBatchEvents);
-  }
-
-  // Every event has this size.
-  size_t record_bytes() const { return record::RecordSize(events_.front()); }
-
- private:
-  std::vector<std::string> meter_ids_;
-  std::vector<std::string> payloads_;
-  std::vector<Event> events_;
 };
 
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -341,7 +297,7 @@ Status PushAll(BackpressureFilter* filter, const EventPool& pool, uint64_t count
   std::vector<PushOutcome> outcomes(kPushBatchEvents);
   for (uint64_t pushed = 0, batch_index = 0; pushed < count; ++batch_index) {
     const std::span<const Event> batch =
-        pool.Batch(batch_index).first(std::min<uint64_t>(kPushBatchEvents, count - pushed));
+        pool.Chunk(batch_index, kPushBatchEvents).first(std::min<uint64_t>(kPushBatchEvents, count - pushed));
     const std::span<PushOutcome> out = std::span<PushOutcome>(outcomes).first(batch.size());
     if (Status s = filter->Push(batch, out); !s.ok()) {
       return s;
@@ -649,8 +605,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  const EventPool pool;
-  const size_t record_bytes = pool.record_bytes();
+  // Low-priority readings, all of one size.
+  const EventPool pool(kPoolEvents, bench::AllLow);
+  const size_t record_bytes = record::RecordSize(pool[0]);
   std::printf("spill_bench: directory %s (%.1f GiB free)\n", base_dir.c_str(),
               static_cast<double>(free_bytes) / (1 << 30));
   std::printf(
