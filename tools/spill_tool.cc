@@ -16,6 +16,7 @@
 
 #include "common/checksum.h"
 #include "common/coding.h"
+#include "common/errno_text.h"
 #include "common/json_escape.h"
 #include "common/status.h"
 #include "event/record_codec.h"
@@ -27,8 +28,6 @@ namespace {
 
 using spill::SegmentHeader;
 using spill::SegmentState;
-
-std::string ErrnoText() { return std::strerror(errno); }
 
 bool IsDirectory(const std::string& path) {
   struct stat st;
@@ -60,7 +59,7 @@ LevelListing ListLevel(const std::string& dir, Priority level) {
   listing.exists = true;
   DIR* d = opendir(level_dir.c_str());
   if (d == nullptr) {
-    listing.error = "cannot list " + level_dir + ": " + ErrnoText();
+    listing.error = "cannot list " + level_dir + ": " + ErrnoText(errno);
     return listing;
   }
   while (const dirent* entry = readdir(d)) {
@@ -98,7 +97,7 @@ class SegmentFileView {
     Close();
     fd_ = open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
-      return Status::IoError("cannot open: " + ErrnoText());
+      return Status::IoError("cannot open: " + ErrnoText(errno));
     }
     char buf[spill::kHeaderUsedBytes];
     ssize_t n;
@@ -106,7 +105,7 @@ class SegmentFileView {
       n = pread(fd_, buf, sizeof(buf), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-      return Status::IoError("cannot read the header: " + ErrnoText());
+      return Status::IoError("cannot read the header: " + ErrnoText(errno));
     }
     Result<SegmentHeader> header =
         spill::DecodeSegmentHeader(std::string_view(buf, static_cast<size_t>(n)));
@@ -115,7 +114,7 @@ class SegmentFileView {
     }
     struct stat st;
     if (fstat(fd_, &st) != 0) {
-      return Status::IoError("cannot stat: " + ErrnoText());
+      return Status::IoError("cannot stat: " + ErrnoText(errno));
     }
     if (static_cast<uint64_t>(st.st_size) < header->segment_bytes) {
       return Status::Corruption("file is " + std::to_string(st.st_size) +
@@ -137,7 +136,7 @@ class SegmentFileView {
     // the page size; the size check above keeps every mapped byte in the file.
     void* p = mmap(nullptr, header_.segment_bytes, PROT_READ, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) {
-      return Status::IoError("cannot map: " + ErrnoText());
+      return Status::IoError("cannot map: " + ErrnoText(errno));
     }
     base_ = static_cast<const char*>(p);
     madvise(p, header_.segment_bytes, MADV_SEQUENTIAL);
@@ -251,7 +250,7 @@ std::vector<const SegmentScan*> DeliveryOrder(const LevelScan& level) {
 int CheckSpillDir(const std::string& dir, std::ostream& err) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0) {
-    err << "gridgate spill: " << dir << " does not exist (" << ErrnoText() << ")\n";
+    err << "gridgate spill: " << dir << " does not exist (" << ErrnoText(errno) << ")\n";
     return kExitUsage;
   }
   if (!S_ISDIR(st.st_mode)) {
@@ -275,7 +274,7 @@ std::string DescribeSeqState(const std::string& dir) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return errno == ENOENT ? "seq.state: absent (no sequence numbers were leased)"
-                           : "seq.state: cannot open (" + ErrnoText() + ")";
+                           : "seq.state: cannot open (" + ErrnoText(errno) + ")";
   }
   char buf[12];
   const ssize_t n = pread(fd, buf, sizeof(buf), 0);

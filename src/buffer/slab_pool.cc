@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/errno_text.h"
+
 namespace gridgate::buffer {
 
 Result<std::unique_ptr<Slab>> Slab::Map(size_t size_bytes) {
@@ -14,7 +16,7 @@ Result<std::unique_ptr<Slab>> Slab::Map(size_t size_bytes) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     return Status::IoError("mmap of a " + std::to_string(size_bytes) +
-                           "-byte slab failed: " + std::strerror(errno));
+                           "-byte slab failed: " + ErrnoText(errno));
   }
   return std::unique_ptr<Slab>(new Slab(static_cast<char*>(p), size_bytes));
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/errno_text.h"
 #include "spill/segment_reader.h"
 
 namespace gridgate::spill {
@@ -16,7 +17,7 @@ namespace {
 
 Status Errno(const std::string& what, const std::string& path) {
   const int err = errno;
-  std::string message = what + " " + path + ": " + std::strerror(err);
+  std::string message = what + " " + path + ": " + ErrnoText(err);
   if (err == ENOSPC || err == EDQUOT) {
     return Status::ResourceExhausted(message);
   }

@@ -15,6 +15,7 @@
 
 #include "common/checksum.h"
 #include "common/coding.h"
+#include "common/errno_text.h"
 #include "event/record_codec.h"
 #include "spill/segment_reader.h"
 #include "spill/spill_store.h"
@@ -27,7 +28,7 @@ constexpr char kSeqStateFile[] = "seq.state";
 
 Status MakeDir(const std::string& path) {
   if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::IoError("cannot create directory " + path + ": " + std::strerror(errno));
+    return Status::IoError("cannot create directory " + path + ": " + ErrnoText(errno));
   }
   return Status::Ok();
 }
@@ -35,12 +36,12 @@ Status MakeDir(const std::string& path) {
 Status SyncDir(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return Status::IoError("cannot open directory " + path + ": " + std::strerror(errno));
+    return Status::IoError("cannot open directory " + path + ": " + ErrnoText(errno));
   }
   const int rc = fsync(fd);
   close(fd);
   if (rc != 0) {
-    return Status::IoError("cannot fsync directory " + path + ": " + std::strerror(errno));
+    return Status::IoError("cannot fsync directory " + path + ": " + ErrnoText(errno));
   }
   return Status::Ok();
 }
@@ -48,7 +49,7 @@ Status SyncDir(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<SpillStore>> SpillStore::Open(const SpillOptions& options,
-                                                    size_t max_record_bytes, Clock* clock) {
+                                                     size_t max_record_bytes, Clock* clock) {
   if (Status s = options.Validate(max_record_bytes); !s.ok()) {
     return s;
   }
@@ -63,7 +64,7 @@ Status SpillStore::LockDirectory() {
   const std::string path = options_.dir + "/LOCK";
   lock_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) {
-    return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+    return Status::IoError("cannot open " + path + ": " + ErrnoText(errno));
   }
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return Status::Unavailable("spill directory " + options_.dir +
@@ -101,12 +102,12 @@ Status SpillStore::LeaseSeqs(uint64_t end) {
   EncodeFixed32(buf + 8, Checksum32(std::string_view(buf, 8)));
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
+    return Status::IoError("cannot write " + tmp + ": " + ErrnoText(errno));
   }
   const bool written = write(fd, buf, sizeof(buf)) == sizeof(buf) && fdatasync(fd) == 0;
   close(fd);
   if (!written || rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IoError("cannot replace " + path + ": " + std::strerror(errno));
+    return Status::IoError("cannot replace " + path + ": " + ErrnoText(errno));
   }
   if (Status s = SyncDir(options_.dir); !s.ok()) {
     return s;
@@ -136,8 +137,7 @@ Status SpillStore::Recover() {
   } else {
     struct statvfs vfs;
     if (statvfs(options_.dir.c_str(), &vfs) != 0) {
-      return Status::IoError("cannot stat filesystem of " + options_.dir + ": " +
-                             std::strerror(errno));
+      return Status::IoError("cannot stat filesystem of " + options_.dir + ": " + ErrnoText(errno));
     }
     // Half of what is free, plus what the segments already hold.
     const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
@@ -156,7 +156,7 @@ Status SpillStore::RecoverLevel(Priority level) {
   }
   DIR* dir = opendir(l.dir.c_str());
   if (dir == nullptr) {
-    return Status::IoError("cannot list " + l.dir + ": " + std::strerror(errno));
+    return Status::IoError("cannot list " + l.dir + ": " + ErrnoText(errno));
   }
   std::vector<std::pair<uint32_t, std::string>> files;
   while (const dirent* entry = readdir(dir)) {
@@ -231,9 +231,8 @@ Status SpillStore::RecoverLevel(Priority level) {
   }
   // Segments hold disjoint runs of the level's sequence; the shutdown flush
   // writes older runs into newer files, so order by content, not by epoch.
-  std::sort(l.live.begin(), l.live.end(), [](const LiveSegment& a, const LiveSegment& b) {
-    return a.first_seq < b.first_seq;
-  });
+  std::sort(l.live.begin(), l.live.end(),
+            [](const LiveSegment& a, const LiveSegment& b) { return a.first_seq < b.first_seq; });
   next_seq_ = std::max(next_seq_, seq_lease_);
   return Status::Ok();
 }
