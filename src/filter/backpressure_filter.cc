@@ -117,7 +117,9 @@ void BackpressureFilter::PlaceLocked(const Event& event, PushOutcome* outcome,
     if (options_.spill->mode == spill::DurabilityMode::kWriteThrough) {
       disk_status = store_->Append(event, seq, &appended);
       if (disk_status.ok()) {
-        fds->push_back(appended.fd);
+        if (fds->empty() || fds->back() != appended.fd) {
+          fds->push_back(appended.fd);
+        }
         // The memory copy is the disk record itself (epoch and checksum
         // stamped), which is how its ack finds the segment to reclaim.
         char* dst = nullptr;
@@ -142,7 +144,9 @@ void BackpressureFilter::PlaceLocked(const Event& event, PushOutcome* outcome,
       if (!queued) {
         disk_status = store_->Append(event, seq, &appended);
         if (disk_status.ok()) {
+          if (fds->empty() || fds->back() != appended.fd) {
           fds->push_back(appended.fd);
+        }
           spilled = true;
         } else if (!backlog) {
           // The disk is full but this level has nothing there: memory may
@@ -212,6 +216,8 @@ Status BackpressureFilter::Push(std::span<const Event> events, std::span<PushOut
       // can clear.
       assert(record::RecordSize(event) <= max_record_bytes_);
       PlaceLocked(event, &outcome, &fds, now_ns);
+      // Per event, so that a large batch starts spilling at the watermark.
+      UpdatePressureLocked(now_ns);
       wake_consumer = wake_consumer || outcome.result == PushResult::kQueued;
       wake_drain = wake_drain || outcome.result == PushResult::kSpilled;
     }
