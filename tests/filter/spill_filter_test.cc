@@ -93,6 +93,27 @@ TEST_F(SpillFilterTest, ReadingsSpillAboveTheHighWatermarkWhileAlertsStayInMemor
   EXPECT_TRUE(s.LedgerBalanced());
 }
 
+TEST_F(SpillFilterTest, OneLargeBatchStartsSpillingAtTheWatermarkNotAtTheLimit) {
+  Open(Options());
+  std::vector<Event> batch;
+  for (uint64_t id = 0; id < 400; ++id) {
+    batch.push_back(Make(Priority::kLow, id));
+  }
+  const auto outcomes = PushAll(*filter_, batch);
+  size_t queued = 0;
+  while (queued < outcomes.size() && outcomes[queued].result == PushResult::kQueued) {
+    ++queued;
+  }
+  for (size_t i = queued; i < outcomes.size(); ++i) {
+    ASSERT_EQ(outcomes[i].result, PushResult::kSpilled) << i;
+  }
+  const FilterStats s = filter_->Stats();
+  const size_t record = record::RecordSize(batch[0]);
+  EXPECT_GE(s.used_bytes, s.high_watermark_bytes);
+  EXPECT_LT(s.used_bytes, s.high_watermark_bytes + record)
+      << "memory stops at the high watermark, short of the low levels' limit";
+}
+
 TEST_F(SpillFilterTest, ALevelWithABacklogKeepsSpillingUntilItIsDrained) {
   Open(Options());
   uint64_t id = 0;
