@@ -425,6 +425,7 @@ void Decoder::Impl::DecodeOne(std::string_view text, size_t index, size_t line,
   }
   DecodedEvent event;
   event.index = index;
+  event.line = line;
   event.raw = text;
   PendingStrings strs;
   const size_t strings_mark = strings.size();

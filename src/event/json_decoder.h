@@ -100,6 +100,8 @@ struct DecodedEvent {
   // 0-based position of the event in the batch: the array index, or for
   // NDJSON the count of non-blank lines before it.
   size_t index = 0;
+  // NDJSON: the 1-based line of the body it came from; kJson: 0.
+  size_t line = 0;
   std::string_view raw;
   std::string_view source;
   std::string_view meter_id;
