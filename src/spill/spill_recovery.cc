@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 
 #include "common/checksum.h"
@@ -26,9 +27,13 @@ namespace {
 constexpr uint64_t kSeqLeaseStep = uint64_t{1} << 20;
 constexpr char kSeqStateFile[] = "seq.state";
 
+// Creates `path` and any missing parents (the default ./var/spill on a fresh
+// checkout has neither).
 Status MakeDir(const std::string& path) {
-  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::IoError("cannot create directory " + path + ": " + ErrnoText(errno));
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return Status::IoError("cannot create directory " + path + ": " + ec.message());
   }
   return Status::Ok();
 }
