@@ -1,4 +1,5 @@
 # The front door: thin targets over CMake presets (CMakePresets.json).
+#   make run     bootstrap, release build, start gridgate on its defaults
 #   make build   bootstrap, release build, binaries in build/bin/
 #   make test    bootstrap, then build and run the whole suite in the release,
 #                asan (Address+UB sanitizers) and tsan (ThreadSanitizer) builds
@@ -9,7 +10,7 @@ SHELL := /bin/bash
 TEST_PRESETS ?= release asan tsan
 BENCH_FLAGS ?= --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
-.PHONY: all bootstrap build test bench clean format tidy $(addprefix test-,release debug asan tsan)
+.PHONY: all bootstrap build run test bench clean format tidy $(addprefix test-,release debug asan tsan)
 
 all: build
 
@@ -19,6 +20,11 @@ bootstrap:
 build: bootstrap
 	cmake --preset release
 	cmake --build --preset release
+
+# Ingest on 127.0.0.1:8080 (HTTP) and :7070 (TCP), admin API on :8081, the
+# file sink and the spill directory under ./var. Ctrl-C stops it cleanly.
+run: build
+	build/bin/gridgate $(GRIDGATE_FLAGS)
 
 test: bootstrap
 	@for preset in $(TEST_PRESETS); do \
