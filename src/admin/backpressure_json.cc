@@ -254,6 +254,12 @@ std::string RenderBackpressureJson(const GatewaySnapshot& snapshot) {
   WriteLevels(snapshot, w);
   WriteRefusals(s, w);
   WriteLedger(s, w);
+  w.Open("ingest");
+  w.Uint("requests", snapshot.ingest_requests);
+  w.Uint("events", snapshot.ingest_events);
+  w.Uint("invalid_events", snapshot.ingest_invalid_events);
+  w.Uint("bad_bodies", snapshot.ingest_bad_bodies);
+  w.Close();
   w.Open("rates");
   w.Double("ingest_events_per_second", snapshot.ingest_events_per_second);
   w.Double("dispatch_events_per_second", snapshot.dispatch_events_per_second);

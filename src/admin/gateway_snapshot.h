@@ -27,6 +27,12 @@ struct GatewaySnapshot {
   // Events per second taken by the sources and handed to the sinks, each
   // averaged over the daemon's rate window. 0 when idle; a non-finite value
   // is shown as unknown.
+  // What the sources saw before the filter (the filter counts the rest).
+  uint64_t ingest_requests = 0;
+  uint64_t ingest_events = 0;
+  uint64_t ingest_invalid_events = 0;  // refused by the decoder, with a reason to the sender
+  uint64_t ingest_bad_bodies = 0;      // requests that were not events at all
+
   double ingest_events_per_second = 0;
   double dispatch_events_per_second = 0;
 

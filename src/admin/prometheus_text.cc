@@ -289,6 +289,17 @@ void WriteSpill(const filter::FilterStats& s, Exposition& e) {
 
 void WriteGateway(const GatewaySnapshot& snapshot, Exposition& e) {
   const filter::FilterStats& s = snapshot.filter;
+  e.Family("gridgate_ingest_requests_total", "counter",
+           "Request bodies (HTTP) and read batches (TCP) taken by the sources.");
+  e.Sample(Number(static_cast<double>(snapshot.ingest_requests)));
+  e.Family("gridgate_ingest_events_total", "counter", "Events in those requests, valid or not.");
+  e.Sample(Number(static_cast<double>(snapshot.ingest_events)));
+  e.Family("gridgate_ingest_invalid_events_total", "counter",
+           "Events refused by the decoder (malformed or invalid), each told to its sender.");
+  e.Sample(Number(static_cast<double>(snapshot.ingest_invalid_events)));
+  e.Family("gridgate_ingest_bad_bodies_total", "counter",
+           "Requests refused whole because they were not events at all.");
+  e.Sample(Number(static_cast<double>(snapshot.ingest_bad_bodies)));
   e.Family("gridgate_ingest_events_per_second", "gauge",
            "Events taken by the sources per second over the rate window.");
   e.Sample(Number(snapshot.ingest_events_per_second));

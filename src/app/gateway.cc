@@ -1,8 +1,8 @@
 #include "app/gateway.h"
 
-#include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <mutex>
 #include <thread>
 
@@ -18,6 +18,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "ingest/tcp/tcp_server.h"
 #include "sink/file/file_sink.h"
+#include "sink/http/http_sink.h"
 #include "sink/stdout/stdout_sink.h"
 
 #ifndef GRIDGATE_VERSION
@@ -55,9 +56,16 @@ Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& c) {
       }
       return std::unique_ptr<sink::Sink>(std::move(s).value());
     }
-    case config::SinkType::kHttp:
-      return Status::InvalidArgument(
-          "sink.type = \"http\": the webhook sink is not built yet; use \"file\" or \"stdout\"");
+    case config::SinkType::kHttp: {
+      sink::HttpSinkOptions o;
+      o.url = c.http.url;
+      o.timeout_ms = c.http.timeout_ms;
+      auto s = sink::HttpSink::Create(o);
+      if (!s.ok()) {
+        return s.status();
+      }
+      return std::unique_ptr<sink::Sink>(std::move(s).value());
+    }
   }
   return Status::InvalidArgument("sink.type is unknown");
 }
@@ -74,6 +82,7 @@ struct Gateway::Impl {
 
   boost::asio::io_context io{1};
   std::thread network;
+  ingest::IngestCounters ingest_counters;
   std::unique_ptr<ingest::IngestPipeline> http_pipeline;
   std::unique_ptr<ingest::http::IngestHandler> ingest_handler;
   std::unique_ptr<ingest::http::HttpServer> http;
@@ -137,7 +146,8 @@ Status Gateway::Start() {
     }
   }
   auto pipeline = ingest::IngestPipeline::Create(g.filter.get(), g.classifier.get(),
-                                                 config::ToDecodeOptions(g.config));
+                                                 config::ToDecodeOptions(g.config), SystemClock(),
+                                                 &g.ingest_counters);
   if (!pipeline.ok()) {
     return pipeline.status();
   }
@@ -164,7 +174,8 @@ Status Gateway::Start() {
   tcp_options.max_connections = g.config.tcp.max_connections;
   tcp_options.idle_timeout_ms = g.config.tcp.idle_timeout_ms;
   auto tcp_pipeline = ingest::IngestPipeline::Create(g.filter.get(), g.classifier.get(),
-                                                     config::ToDecodeOptions(g.config));
+                                                     config::ToDecodeOptions(g.config),
+                                                     SystemClock(), &g.ingest_counters);
   if (!tcp_pipeline.ok()) {
     return tcp_pipeline.status();
   }
@@ -269,6 +280,10 @@ admin::GatewaySnapshot Gateway::Snapshot() const {
   admin::GatewaySnapshot s;
   s.filter = g.filter->Stats();
   s.version = GRIDGATE_VERSION;
+  s.ingest_requests = g.ingest_counters.requests.load(std::memory_order_relaxed);
+  s.ingest_events = g.ingest_counters.events.load(std::memory_order_relaxed);
+  s.ingest_invalid_events = g.ingest_counters.invalid.load(std::memory_order_relaxed);
+  s.ingest_bad_bodies = g.ingest_counters.bad_bodies.load(std::memory_order_relaxed);
   s.timestamp_unix_ms = SystemClock()->UnixNs() / 1'000'000;
   const auto now = std::chrono::steady_clock::now();
   s.uptime_seconds = std::chrono::duration<double>(now - g.start_time).count();
@@ -290,9 +305,9 @@ admin::GatewaySnapshot Gateway::Snapshot() const {
     for (Priority p : kAllPriorities) {
       const size_t i = LevelIndex(p);
       if (d.latency_samples[i] > 0) {
-        s.delivery_latency[i] = admin::LatencyQuantiles{
-            static_cast<double>(d.latency_p50_ns[i]) / 1e6,
-            static_cast<double>(d.latency_p99_ns[i]) / 1e6};
+        s.delivery_latency[i] =
+            admin::LatencyQuantiles{static_cast<double>(d.latency_p50_ns[i]) / 1e6,
+                                    static_cast<double>(d.latency_p99_ns[i]) / 1e6};
       }
     }
   }

@@ -23,26 +23,36 @@ uint32_t IngestResult::MaxRetryAfterMs() const {
 Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Create(filter::BackpressureFilter* filter,
                                                                event::Classifier* classifier,
                                                                const event::DecodeOptions& options,
-                                                               Clock* clock) {
+                                                               Clock* clock,
+                                                               IngestCounters* counters) {
   auto decoder = event::Decoder::Create(options);
   if (!decoder.ok()) {
     return decoder.status();
   }
   return std::unique_ptr<IngestPipeline>(
-      new IngestPipeline(filter, classifier, std::move(decoder).value(), clock));
+      new IngestPipeline(filter, classifier, std::move(decoder).value(), clock, counters));
 }
 
 IngestPipeline::IngestPipeline(filter::BackpressureFilter* filter, event::Classifier* classifier,
-                               std::unique_ptr<event::Decoder> decoder, Clock* clock)
-    : filter_(filter), classifier_(classifier), decoder_(std::move(decoder)), clock_(clock) {}
+                               std::unique_ptr<event::Decoder> decoder, Clock* clock,
+                               IngestCounters* counters)
+    : filter_(filter),
+      classifier_(classifier),
+      decoder_(std::move(decoder)),
+      clock_(clock),
+      counters_(counters != nullptr ? counters : &own_counters_) {}
 
 Status IngestPipeline::Ingest(std::string_view body, event::BodyFormat format,
                               IngestResult* result) {
   *result = IngestResult{};
+  counters_->requests.fetch_add(1, std::memory_order_relaxed);
   if (Status s = decoder_->DecodeBatch(body, format, &decoded_, &errors_); !s.ok()) {
+    counters_->bad_bodies.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
   result->events = decoded_.size() + errors_.size();
+  counters_->events.fetch_add(result->events, std::memory_order_relaxed);
+  counters_->invalid.fetch_add(errors_.size(), std::memory_order_relaxed);
   // One clock read per request: the events of a request arrived together.
   const int64_t ingest_time_ns = clock_->UnixNs();
   events_.clear();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,8 +28,8 @@ struct Refusal {
 };
 
 struct IngestResult {
-  size_t events = 0;    // events in the body, taken or not
-  size_t accepted = 0;  // queued or spilled
+  size_t events = 0;             // events in the body, taken or not
+  size_t accepted = 0;           // queued or spilled
   std::vector<Refusal> refused;  // in batch order
   uint64_t first_seq = 0;        // gateway seq of the first accepted event
   uint64_t last_seq = 0;         // and of the last
@@ -38,6 +39,15 @@ struct IngestResult {
   bool RefusedForPressure() const;
   // The longest retry-after among the refusals, in ms.
   uint32_t MaxRetryAfterMs() const;
+};
+
+// Counts shared by every pipeline of a gateway (the HTTP and the TCP source):
+// what the sources saw before the filter. Thread-safe.
+struct IngestCounters {
+  std::atomic<uint64_t> requests{0};    // bodies (HTTP) or read batches (TCP)
+  std::atomic<uint64_t> events{0};      // events in them, valid or not
+  std::atomic<uint64_t> invalid{0};     // refused by the decoder: malformed or invalid
+  std::atomic<uint64_t> bad_bodies{0};  // bodies that were not events at all
 };
 
 // The path from a request body to the filter, shared by the HTTP and TCP
@@ -50,9 +60,10 @@ struct IngestResult {
 class IngestPipeline {
  public:
   static Result<std::unique_ptr<IngestPipeline>> Create(filter::BackpressureFilter* filter,
-                                                       event::Classifier* classifier,
-                                                       const event::DecodeOptions& options,
-                                                       Clock* clock = SystemClock());
+                                                        event::Classifier* classifier,
+                                                        const event::DecodeOptions& options,
+                                                        Clock* clock = SystemClock(),
+                                                        IngestCounters* counters = nullptr);
 
   // Takes `body`. InvalidArgument when it is not events at all (the reply is
   // a 400); otherwise OK, and *result says, for every event, whether it was
@@ -61,12 +72,14 @@ class IngestPipeline {
 
  private:
   IngestPipeline(filter::BackpressureFilter* filter, event::Classifier* classifier,
-                 std::unique_ptr<event::Decoder> decoder, Clock* clock);
+                 std::unique_ptr<event::Decoder> decoder, Clock* clock, IngestCounters* counters);
 
   filter::BackpressureFilter* const filter_;
   event::Classifier* const classifier_;
   const std::unique_ptr<event::Decoder> decoder_;
   Clock* const clock_;
+  IngestCounters own_counters_;
+  IngestCounters* const counters_;  // own_counters_ unless shared ones were given
   // Scratch, reused across requests.
   std::vector<event::DecodedEvent> decoded_;
   std::vector<event::EventError> errors_;

@@ -216,13 +216,15 @@ TEST_F(BackpressureJsonTest, KeysComeInAFixedOrderAndEveryLevelHasTheSameOnes) {
   EXPECT_EQ(doc.back(), '\n');
 
   const JsonNode root = ParseDoc(doc);
-  EXPECT_EQ(Keys(root), (std::vector<std::string>{"version", "timestamp_unix_ms", "uptime_seconds",
-                                                  "state", "pressured_transitions", "memory",
-                                                  "spill", "levels", "refused_by_reason", "ledger",
-                                                  "rates", "batches_in_flight", "seq_lease_errors",
-                                                  "backlog_events", "drain_estimate_seconds"}));
+  EXPECT_EQ(Keys(root), (std::vector<std::string>{
+                            "version", "timestamp_unix_ms", "uptime_seconds", "state",
+                            "pressured_transitions", "memory", "spill", "levels",
+                            "refused_by_reason", "ledger", "ingest", "rates", "batches_in_flight",
+                            "seq_lease_errors", "backlog_events", "drain_estimate_seconds"}));
   EXPECT_EQ(Keys(*root.Find("levels")),
             (std::vector<std::string>{"critical", "high", "normal", "low"}));
+  EXPECT_EQ(Keys(*root.Find("ingest")),
+            (std::vector<std::string>{"requests", "events", "invalid_events", "bad_bodies"}));
   EXPECT_EQ(Keys(*root.Find("spill.events_on_disk")),
             (std::vector<std::string>{"critical", "high", "normal", "low"}));
   EXPECT_EQ(Keys(*root.Find("refused_by_reason")),

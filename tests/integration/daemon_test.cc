@@ -12,11 +12,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fakes/fake_webhook.h"
+#include "fakes/json_check.h"
 #include "fakes/temp_dir.h"
 
 namespace gridgate {
@@ -63,7 +66,8 @@ std::string Http(int port, const std::string& method, const std::string& path,
   if (fd < 0) {
     return "";
   }
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  std::string request =
+      method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
   if (!content_type.empty()) {
     request += "Content-Type: " + content_type + "\r\n";
   }
@@ -99,13 +103,20 @@ class DaemonTest : public ::testing::Test {
   void Start(const std::vector<std::string>& extra = {}) {
     std::filesystem::remove(ports_file());
     std::vector<std::string> args = {GRIDGATE_BINARY,
-                                     "--set", "http.listen=127.0.0.1:0",
-                                     "--set", "tcp.listen=127.0.0.1:0",
-                                     "--set", "admin.listen=127.0.0.1:0",
-                                     "--set", "spill.dir=" + dir_.Sub("spill"),
-                                     "--set", "sink.file.path=" + sink_path(),
-                                     "--set", "log.level=warn",
-                                     "--ports-file", ports_file()};
+                                     "--set",
+                                     "http.listen=127.0.0.1:0",
+                                     "--set",
+                                     "tcp.listen=127.0.0.1:0",
+                                     "--set",
+                                     "admin.listen=127.0.0.1:0",
+                                     "--set",
+                                     "spill.dir=" + dir_.Sub("spill"),
+                                     "--set",
+                                     "sink.file.path=" + sink_path(),
+                                     "--set",
+                                     "log.level=warn",
+                                     "--ports-file",
+                                     ports_file()};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     ASSERT_GE(pid_, 0);
@@ -192,7 +203,8 @@ TEST_F(DaemonTest, BadEventsInABatchAreRefusedAloneOverHttpAndTcp) {
   Start();
   const std::string body = Event("interval_reading", "M1") + "\n" + R"({"type":"x"})" + "\n" +
                            Event("last_gasp", "M3") + "\n";
-  const std::string reply = Http(ports_.http, "POST", "/api/v1/events", "application/x-ndjson", body);
+  const std::string reply =
+      Http(ports_.http, "POST", "/api/v1/events", "application/x-ndjson", body);
   ASSERT_EQ(StatusOf(reply), 207) << reply;
   EXPECT_NE(BodyOf(reply).find("\"index\":1,\"line\":2,\"reason\":\"invalid: source: missing\""),
             std::string::npos)
@@ -244,6 +256,120 @@ TEST_F(DaemonTest, SigtermDuringAnOutageKeepsTheBacklogForTheNextStart) {
   Start();
   const auto lines = SinkLines(20);
   EXPECT_EQ(lines.size(), 20u) << "every event of the outage is delivered after the restart";
+  EXPECT_EQ(Stop(), 0);
+}
+
+TEST_F(DaemonTest, UnderABacklogTheSinkGetsAlertsFirstAndTheEndpointAgreesWithWhatWasSent) {
+  // The sink cannot write until the test lets it: its path is a directory.
+  std::filesystem::create_directories(sink_path());
+  Start({"--set", "dispatch.backoff_initial_ms=20", "--set", "dispatch.backoff_max_ms=50"});
+  std::string body;
+  for (int i = 0; i < 40; ++i) {
+    body += Event("interval_reading", "L" + std::to_string(i)) + "\n";
+  }
+  ASSERT_EQ(StatusOf(Http(ports_.http, "POST", "/api/v1/events", "application/x-ndjson", body)),
+            202);
+  body.clear();
+  for (int i = 0; i < 5; ++i) {
+    body += Event("last_gasp", "C" + std::to_string(i)) + "\n";
+  }
+  body += Event("power_restored", "H0") + "\n" + R"({"meter_id":"bad"})" + "\n";
+  ASSERT_EQ(StatusOf(Http(ports_.http, "POST", "/api/v1/events", "application/x-ndjson", body)),
+            207);
+
+  // What the operator sees matches what was sent.
+  const std::string bp = BodyOf(Http(ports_.admin, "GET", "/api/v1/gateway/backpressure"));
+  std::string error;
+  const auto doc = testing::JsonCheck::Parse(bp, &error);
+  ASSERT_TRUE(doc.has_value()) << error << "\n" << bp;
+  auto number = [&](const char* path) {
+    const testing::JsonNode* n = doc->Find(path);
+    return n == nullptr ? -1 : std::atoll(n->text.c_str());
+  };
+  EXPECT_EQ(number("levels.critical.accepted"), 5);
+  EXPECT_EQ(number("levels.high.accepted"), 1);
+  EXPECT_EQ(number("levels.low.accepted"), 40);
+  EXPECT_EQ(number("levels.critical.delivered"), 0);
+  EXPECT_EQ(number("ledger.accepted"), 46);
+  EXPECT_EQ(number("ledger.refused"), 0) << "the filter never saw the malformed event";
+  EXPECT_EQ(number("ingest.invalid_events"), 1) << "the decoder refused and counted it";
+  EXPECT_EQ(number("ingest.events"), 47);
+  EXPECT_EQ(number("ingest.requests"), 2);
+  EXPECT_EQ(number("ledger.delivered"), 0);
+  EXPECT_EQ(number("ledger.queued") + number("ledger.in_flight") + number("ledger.on_disk"), 46);
+  ASSERT_NE(doc->Find("ledger.balanced"), nullptr);
+  EXPECT_TRUE(doc->Find("ledger.balanced")->boolean);
+
+  // The sink comes back: the alerts go first, then high, then the readings.
+  std::filesystem::remove_all(sink_path());
+  const auto lines = SinkLines(46);
+  ASSERT_EQ(lines.size(), 46u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NE(lines[i].find("\"gateway_priority\":\"critical\""), std::string::npos) << lines[i];
+    EXPECT_NE(lines[i].find("\"meter_id\":\"C" + std::to_string(i) + "\""), std::string::npos);
+  }
+  EXPECT_NE(lines[5].find("\"gateway_priority\":\"high\""), std::string::npos) << lines[5];
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_NE(lines[6 + i].find("\"meter_id\":\"L" + std::to_string(i) + "\""), std::string::npos)
+        << "readings in the order sent";
+  }
+  EXPECT_EQ(Stop(), 0);
+}
+
+TEST_F(DaemonTest, AWebhookThatFailsForAWhileGetsEverythingAfterwards) {
+  testing::FakeWebhook webhook;
+  constexpr int kFailures = 3;
+  webhook.FailFirst(kFailures, 503);
+  Start({"--set", "sink.type=http", "--set", "sink.http.url=" + webhook.url(), "--set",
+         "dispatch.backoff_initial_ms=20", "--set", "dispatch.backoff_max_ms=100"});
+  for (int r = 0; r < 5; ++r) {
+    std::string body;
+    for (int i = 0; i < 10; ++i) {
+      body += Event(i % 5 == 0 ? "last_gasp" : "register_read", "W" + std::to_string(r * 10 + i)) +
+              "\n";
+    }
+    ASSERT_EQ(StatusOf(Http(ports_.http, "POST", "/api/v1/events", "application/x-ndjson", body)),
+              202);
+  }
+
+  // What the webhook took (2xx): gateway_seq and meter of every line.
+  std::set<std::string> seqs;
+  std::set<std::string> meters;
+  auto collect = [&] {
+    seqs.clear();
+    meters.clear();
+    for (const std::string& body : webhook.accepted_bodies()) {
+      std::istringstream in(body);
+      for (std::string line; std::getline(in, line);) {
+        std::string error;
+        const auto json = testing::JsonCheck::Parse(line, &error);
+        ASSERT_TRUE(json.has_value()) << error << " in " << line;
+        ASSERT_NE(json->Find("gateway_seq"), nullptr) << line;
+        ASSERT_NE(json->Find("meter_id"), nullptr) << line;
+        seqs.insert(json->Find("gateway_seq")->text);
+        meters.insert(json->Find("meter_id")->text);
+      }
+    }
+  };
+  // A hang guard, not a speed limit.
+  for (int i = 0; i < 6000; ++i) {
+    collect();
+    if (seqs.size() >= 50 || HasFatalFailure()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(seqs.size(), 50u) << "50 distinct gateway_seq values (repeats allowed, none missing)";
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(meters.count("W" + std::to_string(i)), 1u) << "event W" << i << " never arrived";
+  }
+  int refused = 0;
+  for (const auto& request : webhook.requests()) {
+    refused += request.status == 503 ? 1 : 0;
+    EXPECT_EQ(request.content_type, "application/x-ndjson");
+  }
+  EXPECT_EQ(refused, kFailures) << "the sink met the outage and retried";
   EXPECT_EQ(Stop(), 0);
 }
 

@@ -19,190 +19,13 @@
 
 #include "fakes/event_factory.h"
 #include "fakes/fake_clock.h"
+#include "fakes/json_check.h"
 #include "fakes/temp_dir.h"
 #include "filter/backpressure_filter.h"
 #include "spill/segment_format.h"
 
 namespace gridgate::tools {
 namespace {
-
-// One value of a flat JSON object: a string (unescaped) or a number (its text).
-struct JsonValue {
-  bool is_string = false;
-  std::string text;
-};
-using JsonObject = std::vector<std::pair<std::string, JsonValue>>;
-
-// A strict parser for the one shape dump prints: a flat object of strings
-// and integers. nullopt on anything that is not valid JSON of that shape.
-class FlatJsonParser {
- public:
-  static std::optional<JsonObject> Parse(std::string_view text) {
-    FlatJsonParser p(text);
-    JsonObject object;
-    if (!p.Eat('{')) {
-      return std::nullopt;
-    }
-    do {
-      JsonValue key;
-      if (!p.String(&key.text) || !p.Eat(':')) {
-        return std::nullopt;
-      }
-      JsonValue value;
-      if (p.Peek() == '"') {
-        value.is_string = true;
-        if (!p.String(&value.text)) {
-          return std::nullopt;
-        }
-      } else if (!p.Integer(&value.text)) {
-        return std::nullopt;
-      }
-      object.emplace_back(std::move(key.text), std::move(value));
-    } while (p.Eat(','));
-    if (!p.Eat('}') || p.pos_ != text.size()) {
-      return std::nullopt;
-    }
-    return object;
-  }
-
- private:
-  explicit FlatJsonParser(std::string_view text) : text_(text) {}
-
-  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  bool Eat(char c) {
-    if (Peek() != c) {
-      return false;
-    }
-    ++pos_;
-    return true;
-  }
-
-  bool Integer(std::string* out) {
-    const size_t start = pos_;
-    Eat('-');
-    const size_t digits = pos_;
-    while (Peek() >= '0' && Peek() <= '9') {
-      ++pos_;
-    }
-    *out = std::string(text_.substr(start, pos_ - start));
-    return pos_ > digits;
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  bool Hex4(uint32_t* cp) {
-    if (text_.size() - pos_ < 4) {
-      return false;
-    }
-    *cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_++];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) {
-        return false;
-      }
-      *cp = *cp * 16 + static_cast<uint32_t>(digit);
-    }
-    return true;
-  }
-
-  bool String(std::string* out) {
-    out->clear();
-    if (!Eat('"')) {
-      return false;
-    }
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_++];
-      if (c == '"') {
-        return true;
-      }
-      if (static_cast<uint8_t>(c) < 0x20) {
-        return false;  // a raw control character
-      }
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ == text_.size()) {
-        return false;
-      }
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out->push_back(e);
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp = 0;
-          if (!Hex4(&cp)) {
-            return false;
-          }
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t low = 0;
-            if (!Eat('\\') || !Eat('u') || !Hex4(&low) || low < 0xDC00 || low > 0xDFFF) {
-              return false;
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return false;
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          return false;
-      }
-    }
-    return false;
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-};
-
-const JsonValue* Field(const JsonObject& object, std::string_view key) {
-  for (const auto& [k, v] : object) {
-    if (k == key) {
-      return &v;
-    }
-  }
-  return nullptr;
-}
 
 // An event the filter put on disk, as pushed.
 struct Spilled {
@@ -311,29 +134,31 @@ class SpillToolTest : public ::testing::Test {
     std::istringstream lines(o.str());
     std::string line;
     while (std::getline(lines, line)) {
-      const std::optional<JsonObject> object = FlatJsonParser::Parse(line);
-      EXPECT_TRUE(object.has_value()) << "not valid JSON: " << line;
+      std::string error;
+      const std::optional<testing::JsonNode> object = testing::JsonCheck::Parse(line, &error);
+      EXPECT_TRUE(object.has_value()) << "not valid JSON (" << error << "): " << line;
       if (!object.has_value()) {
         continue;
       }
-      std::vector<std::string> keys;
-      for (const auto& [k, v] : *object) {
-        keys.push_back(k);
-      }
-      EXPECT_EQ(keys,
+      EXPECT_EQ(object->keys,
                 (std::vector<std::string>{"level", "seq", "segment", "offset", "device_time_ms",
                                           "ingest_time_ns", "meter_id", "type", "payload"}));
+      auto field = [&](const char* key) -> std::string {
+        const testing::JsonNode* n = object->Find(key);
+        return n == nullptr ? std::string("<missing>") : n->text;
+      };
       DumpedRecord r;
-      r.level = Field(*object, "level")->text;
-      r.seq = std::stoull(Field(*object, "seq")->text);
-      r.segment = Field(*object, "segment")->text;
-      r.offset = std::stoull(Field(*object, "offset")->text);
-      r.payload = Field(*object, "payload")->text;
-      EXPECT_EQ(Field(*object, "device_time_ms")->text, "1780000000000");
-      EXPECT_EQ(Field(*object, "ingest_time_ns")->text, std::to_string(clock_.UnixNs()));
-      EXPECT_EQ(Field(*object, "meter_id")->text, "1ND785727916NMD06");
-      EXPECT_EQ(Field(*object, "type")->text, "interval_reading");
-      EXPECT_TRUE(Field(*object, "payload")->is_string);
+      r.level = field("level");
+      r.seq = std::stoull(field("seq"));
+      r.segment = field("segment");
+      r.offset = std::stoull(field("offset"));
+      r.payload = field("payload");
+      EXPECT_EQ(field("device_time_ms"), "1780000000000");
+      EXPECT_EQ(field("ingest_time_ns"), std::to_string(clock_.UnixNs()));
+      EXPECT_EQ(field("meter_id"), "1ND785727916NMD06");
+      EXPECT_EQ(field("type"), "interval_reading");
+      const testing::JsonNode* payload = object->Find("payload");
+      EXPECT_TRUE(payload != nullptr && payload->kind == testing::JsonNode::Kind::kString);
       records->push_back(std::move(r));
     }
     return rc;
