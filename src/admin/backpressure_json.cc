@@ -117,6 +117,7 @@ void WriteMemory(const filter::FilterStats& s, JsonWriter& w) {
   w.Open("memory");
   w.Uint("budget_bytes", s.budget_bytes);
   w.Uint("used_bytes", s.used_bytes);
+  w.Uint("peak_used_bytes", s.peak_used_bytes);
   w.Uint("mapped_bytes", s.mapped_bytes);
   w.Double("utilisation", Ratio(s.used_bytes, s.budget_bytes));
   w.Open("watermarks");

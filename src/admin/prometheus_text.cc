@@ -142,6 +142,9 @@ void WriteMemory(const filter::FilterStats& s, Exposition& e) {
   e.Family("gridgate_memory_used_bytes", "gauge",
            "Record bytes queued in memory or in flight to a sink.");
   e.Sample(Number(s.used_bytes));
+  e.Family("gridgate_memory_peak_used_bytes", "gauge",
+           "The most record bytes ever in memory at once since start (never above the budget).");
+  e.Sample(Number(s.peak_used_bytes));
   e.Family("gridgate_memory_mapped_bytes", "gauge", "Slab memory mapped from the OS.");
   e.Sample(Number(s.mapped_bytes));
   e.Family("gridgate_memory_utilisation_ratio", "gauge", "Used bytes over the memory budget.");

@@ -32,7 +32,10 @@ class MemoryBudget {
   bool CanAdmit(Priority p, size_t bytes) const { return used_ + bytes <= LimitFor(p); }
 
   // Precondition for Charge: CanAdmit(p, bytes).
-  void Charge(size_t bytes) { used_ += bytes; }
+  void Charge(size_t bytes) {
+    used_ += bytes;
+    peak_ = used_ > peak_ ? used_ : peak_;
+  }
   // Precondition: bytes <= used().
   void Credit(size_t bytes) {
     assert(bytes <= used_);
@@ -41,11 +44,14 @@ class MemoryBudget {
 
   size_t budget_bytes() const { return budget_bytes_; }
   size_t used() const { return used_; }
+  // The most bytes ever in use at once since construction.
+  size_t peak() const { return peak_; }
 
  private:
   const size_t budget_bytes_;
   const std::array<size_t, kNumPriorities> limits_;
   size_t used_ = 0;
+  size_t peak_ = 0;
 };
 
 }  // namespace gridgate::buffer

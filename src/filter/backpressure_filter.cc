@@ -474,6 +474,7 @@ FilterStats BackpressureFilter::Stats() const {
   s.pressured_transitions = pressured_transitions_;
   s.budget_bytes = budget_.budget_bytes();
   s.used_bytes = budget_.used();
+  s.peak_used_bytes = budget_.peak();
   s.mapped_bytes = pool_.mapped_bytes();
   s.high_watermark_bytes = watermarks_.high_bytes();
   s.low_watermark_bytes = watermarks_.low_bytes();

@@ -51,6 +51,7 @@ struct FilterStats {
 
   uint64_t budget_bytes = 0;
   uint64_t used_bytes = 0;    // record bytes queued or in flight
+  uint64_t peak_used_bytes = 0;  // the most used_bytes ever reached since start
   uint64_t mapped_bytes = 0;  // slab memory mapped from the OS now
   uint64_t high_watermark_bytes = 0;
   uint64_t low_watermark_bytes = 0;

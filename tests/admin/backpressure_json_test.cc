@@ -124,6 +124,8 @@ TEST_F(BackpressureJsonTest, DocumentIsStrictJsonWithTheFiltersFigures) {
 
   EXPECT_EQ(Uint(root, "memory.budget_bytes"), 64u * 1024);
   EXPECT_EQ(Uint(root, "memory.used_bytes"), s.used_bytes);
+  EXPECT_GE(s.peak_used_bytes, s.used_bytes);
+  EXPECT_EQ(Uint(root, "memory.peak_used_bytes"), s.peak_used_bytes);
   EXPECT_EQ(Uint(root, "memory.mapped_bytes"), s.mapped_bytes);
   EXPECT_DOUBLE_EQ(Double(root, "memory.utilisation"),
                    static_cast<double>(s.used_bytes) / (64.0 * 1024));

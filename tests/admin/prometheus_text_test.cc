@@ -301,6 +301,8 @@ TEST_F(PrometheusTextTest, SeriesCarryTheFiltersFigures) {
   EXPECT_EQ(v("gridgate_build_info{version=\"" + snap.version + "\"}"), 1);
   EXPECT_EQ(v("gridgate_memory_budget_bytes"), 64 * 1024);
   EXPECT_EQ(v("gridgate_memory_used_bytes"), s.used_bytes);
+  EXPECT_GE(s.peak_used_bytes, s.used_bytes);
+  EXPECT_EQ(v("gridgate_memory_peak_used_bytes"), s.peak_used_bytes);
   EXPECT_EQ(v("gridgate_memory_mapped_bytes"), s.mapped_bytes);
   EXPECT_DOUBLE_EQ(v("gridgate_memory_utilisation_ratio"), s.used_bytes / 65536.0);
   EXPECT_EQ(v("gridgate_memory_high_watermark_bytes"), s.high_watermark_bytes);

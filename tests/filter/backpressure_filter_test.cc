@@ -245,11 +245,13 @@ TEST_F(BackpressureFilterTest, AckDeliversAndFreesTheBudget) {
   EXPECT_EQ(s.batches_in_flight, 1u);
   EXPECT_TRUE(s.LedgerBalanced());
 
+  const uint64_t two_events = batch.bytes();
   ASSERT_TRUE(filter_->Ack(&batch).ok());
   s = filter_->Stats();
   EXPECT_EQ(s.levels[2].delivered, 2u);
   EXPECT_EQ(s.levels[2].in_flight_events, 0u);
   EXPECT_EQ(s.used_bytes, 0u);
+  EXPECT_EQ(s.peak_used_bytes, two_events) << "the peak outlives the events";
   EXPECT_TRUE(s.LedgerBalanced());
 
   const Status again = filter_->Ack(&batch);

@@ -227,6 +227,8 @@ class ReferenceModel {
   // Every field of `s` that the model predicts.
   void ExpectMatches(const FilterStats& s) const {
     ASSERT_LE(s.used_bytes, s.budget_bytes);
+    ASSERT_LE(s.peak_used_bytes, s.budget_bytes);
+    ASSERT_GE(s.peak_used_bytes, s.used_bytes);
     ASSERT_TRUE(s.LedgerBalanced());
     ASSERT_EQ(s.used_bytes, used_bytes_);
     ASSERT_LE(s.mapped_bytes, SlabCapBytes(options_));
