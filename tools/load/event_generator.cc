@@ -252,7 +252,8 @@ void EventGenerator::AppendEvent(const Draw& d, uint64_t seq, int64_t sent_us,
   out->append("NMD06\",\"type\":\"");
   out->append(d.spec->type);
   out->push_back('"');
-  if (!d.spec->cim_code.empty()) {
+  // Bare alarms carry the CIM code about half the time: vendors differ.
+  if (!d.spec->cim_code.empty() && (d.spec->shape != Shape::kBare || take(2) == 0)) {
     out->append(",\"cim_code\":\"");
     out->append(d.spec->cim_code);
     out->push_back('"');
@@ -301,8 +302,6 @@ void EventGenerator::AppendEvent(const Draw& d, uint64_t seq, int64_t sent_us,
       out->append("\"}");
       break;
     case Shape::kReading:
-      out->append(",\"headend_time\":");
-      AppendTime(sent_us, out);
       out->append(
           ",\"reading_type\":\"0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0\",\"interval_start\":");
       AppendTime(sent_us - skew_us - 900'000'000, out);

@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
   std::optional<uint64_t> budget_bytes;
   std::optional<double> sink_cap, sink_fail_after, sink_fail_for, quiet_s, max_critical_p99,
       max_p99, rss_slack_mib;
+  std::optional<bool> expect_spill;
   std::vector<std::string> gateway_sets;
   TrafficFlags storm_flags;
   storm->add_option("--scenario", scenario, "storm (make storm) or steady (make steady)")
@@ -240,6 +241,8 @@ int main(int argc, char** argv) {
   storm->add_option("--quiet-s", quiet_s, "Seconds sampled after the backlog is empty");
   storm->add_option("--max-critical-p99-ms", max_critical_p99, "Fail above this (0: unchecked)");
   storm->add_option("--max-p99-ms", max_p99, "Fail when any level's p99 is above (0: unchecked)");
+  storm->add_option("--expect-spill", expect_spill,
+                    "Fail unless part of the load spilled to disk (default: true for storm)");
   storm->add_option("--rss-slack-mib", rss_slack_mib,
                     "Fail when the end RSS exceeds the start RSS by more (0: unchecked)");
   storm->footer(
@@ -283,6 +286,7 @@ int main(int argc, char** argv) {
   if (quiet_s) o.quiet_seconds = *quiet_s;
   if (max_critical_p99) o.max_critical_p99_ms = *max_critical_p99;
   if (max_p99) o.max_any_p99_ms = *max_p99;
+  if (expect_spill) o.expect_spill = *expect_spill;
   if (rss_slack_mib) o.rss_slack_bytes = static_cast<uint64_t>(*rss_slack_mib * (1 << 20));
   o.gateway_sets = gateway_sets;
 

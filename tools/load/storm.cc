@@ -456,6 +456,7 @@ Result<StormReport> RunStorm(const StormOptions& options) {
   r.delivered = arrived.unique;
   r.lost = (*sink)->CountLost((*sender)->accepted());
   r.duplicated = arrived.duplicates;
+  r.sink_failed_requests = arrived.failed_requests;
   for (size_t i = 0; i < kNumPriorities; ++i) {
     r.latency[i] = LatencySummary::Of(arrived.latency_us[i]);
     r.gateway_latency_p50_ms[i] = last.p50_ms[i];

@@ -78,6 +78,7 @@ std::string StormReportJson(const StormReport& r) {
   u("delivered", r.delivered);
   u("lost", r.lost);
   u("duplicated", r.duplicated);
+  u("sink_failed_requests", r.sink_failed_requests);
   key("latency_ms");
   out += "{\n";
   for (Priority p : kAllPriorities) {

@@ -56,6 +56,7 @@ struct StormReport {
   uint64_t delivered = 0;  // distinct events that reached the sink
   uint64_t lost = 0;       // accepted by the gateway, never at the sink
   uint64_t duplicated = 0;
+  uint64_t sink_failed_requests = 0;  // answered 503 in the sink's failure window
   std::array<LatencySummary, kNumPriorities> latency{};
   LatencySummary canary_latency;  // the canary stream alone (its own connection)
   // The gateway's own view: decode to the sink's ack (its dispatcher's
