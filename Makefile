@@ -3,7 +3,8 @@
 #   make build   bootstrap, release build, binaries in build/bin/
 #   make test    bootstrap, then build and run the whole suite in the release,
 #                asan (Address+UB sanitizers) and tsan (ThreadSanitizer) builds
-#   make bench   bootstrap, release build, run the micro-benchmarks
+#   make bench   bootstrap, release build, run the micro-benchmarks (filter,
+#                decoder, spill)
 #   make storm   the brownout-recovery storm benchmark (report, plot: var/storm/)
 #   make steady  60 s at 10,000 events/s, the everyday mix (var/steady/)
 SHELL := /bin/bash
@@ -43,6 +44,7 @@ test-release test-debug test-asan test-tsan: bootstrap
 
 bench: build
 	build/bin/filter_bench $(BENCH_FLAGS)
+	build/bin/decoder_bench $(BENCH_FLAGS)
 	build/bin/spill_bench $(SPILL_BENCH_FLAGS)
 
 # gridgate, a webhook sink and the load generator on this machine; exit 1

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -81,6 +82,9 @@ static_assert(kFields.size() <= 32, "the seen-mask is 32 bits");
 
 constexpr std::array<std::string_view, 4> kLocationFields = {"service_point", "transformer",
                                                              "feeder", "substation"};
+static_assert(kLocationFields[0].size() == 13 && kLocationFields[1].size() == 11 &&
+                  kLocationFields[2].size() == 6 && kLocationFields[3].size() == 10,
+              "LookupLocationField dispatches on these sizes");
 
 // "field: what", the reason of a refused event.
 std::string Reason(std::string_view field, std::string_view what) {
@@ -90,13 +94,120 @@ std::string Reason(std::string_view field, std::string_view what) {
   return reason;
 }
 
-Field LookupField(std::string_view key) {
-  for (size_t i = 0; i < kFields.size(); ++i) {
-    if (kFields[i].name == key) {
-      return static_cast<Field>(i);
+uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// a == b for two strings of the same size `n` <= 16: two overlapping loads
+// rather than a call to memcmp, which showed in profiles of the per-key lookup.
+bool SmallEqual(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    return Load64(a) == Load64(b) && Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  if (n >= 4) {
+    return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) {
+      return false;
     }
   }
-  return Field::kUnknown;
+  return true;
+}
+
+// The lookup of a key among kFields: a table indexed by a hash of the key's
+// size and first and last bytes, perfect over the names of kFields (checked
+// below), so that a key costs one table read and at most one comparison.
+constexpr size_t kFieldSlots = 64;
+constexpr size_t kLongestFieldName = 16;  // SmallEqual's limit
+
+constexpr size_t FieldSlot(std::string_view key) {
+  return (key.size() * 5 + static_cast<unsigned char>(key.front()) +
+          static_cast<unsigned char>(key.back())) %
+         kFieldSlots;
+}
+
+constexpr std::array<Field, kFieldSlots> MakeFieldSlots() {
+  std::array<Field, kFieldSlots> slots{};
+  slots.fill(Field::kUnknown);
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    slots[FieldSlot(kFields[i].name)] = static_cast<Field>(i);
+  }
+  return slots;
+}
+constexpr std::array<Field, kFieldSlots> kFieldBySlot = MakeFieldSlots();
+
+constexpr bool FieldSlotsArePerfect() {
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (kFields[i].name.empty() || kFields[i].name.size() > kLongestFieldName ||
+        kFieldBySlot[FieldSlot(kFields[i].name)] != static_cast<Field>(i)) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(FieldSlotsArePerfect(),
+              "two field names share a slot (or one is longer than 16 bytes): change FieldSlot");
+
+Field LookupField(std::string_view key) {
+  if (key.empty() || key.size() > kLongestFieldName) {
+    return Field::kUnknown;
+  }
+  const Field field = kFieldBySlot[FieldSlot(key)];
+  if (field == Field::kUnknown) {
+    return Field::kUnknown;
+  }
+  const std::string_view name = kFields[static_cast<size_t>(field)].name;
+  return name.size() == key.size() && SmallEqual(name.data(), key.data(), key.size())
+             ? field
+             : Field::kUnknown;
+}
+
+// The bits of the required fields in the `seen` mask.
+constexpr uint32_t RequiredMask() {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    mask |= kFields[i].required ? 1u << i : 0;
+  }
+  return mask;
+}
+constexpr uint32_t kRequiredMask = RequiredMask();
+
+// The index in kLocationFields of a key of `location`, or -1. Their sizes
+// differ, which the lookup relies on.
+int LookupLocationField(std::string_view key) {
+  size_t i;
+  switch (key.size()) {
+    case 13:
+      i = 0;
+      break;
+    case 11:
+      i = 1;
+      break;
+    case 6:
+      i = 2;
+      break;
+    case 10:
+      i = 3;
+      break;
+    default:
+      return -1;
+  }
+  return SmallEqual(kLocationFields[i].data(), key.data(), key.size()) ? static_cast<int>(i) : -1;
+}
+
+// Whether Utf8Chars(s) > max_chars, without counting when the bytes are few
+// enough: a character is at least one byte.
+bool LongerThan(std::string_view s, size_t max_chars) {
+  return s.size() > max_chars && Utf8Chars(s) > max_chars;
 }
 
 // The strings of one event that DecodedEvent views, as offsets into the
@@ -145,62 +256,92 @@ int DaysInMonth(int64_t y, int64_t m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-// Reads `n` digits at `s[pos]`; false if any is not a digit.
-bool Digits(std::string_view s, size_t pos, size_t n, int64_t* out) {
-  if (pos + n > s.size()) {
-    return false;
-  }
-  int64_t v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') {
-      return false;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
+// The value of the digit `c`, or a value above 9 when it is not one.
+unsigned DigitValue(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; }
+
+// The two digits at `p`, or -1 when either is not a digit.
+int64_t TwoDigits(const char* p) {
+  const unsigned hi = DigitValue(p[0]);
+  const unsigned lo = DigitValue(p[1]);
+  return hi > 9 || lo > 9 ? -1 : static_cast<int64_t>(hi * 10 + lo);
 }
+
+// ParseRfc3339UtcMs, remembering the last date it read: the timestamps of an
+// event, and of the events around it, mostly fall on one day, and checking the
+// date and counting its days is much of a timestamp's cost.
+class TimestampParser {
+ public:
+  std::optional<int64_t> Parse(std::string_view s) {
+    // 0123456789012345678
+    // YYYY-MM-DDTHH:MM:SS
+    // Fixed positions, read without a loop: this runs two or three times per
+    // event.
+    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':') {
+      return std::nullopt;
+    }
+    const char* p = s.data();
+    int64_t days;
+    if (std::memcmp(p, date_, sizeof(date_)) == 0) {
+      days = days_;
+    } else {
+      const int64_t century = TwoDigits(p);
+      const int64_t year_of_century = TwoDigits(p + 2);
+      const int64_t month = TwoDigits(p + 5);
+      const int64_t day = TwoDigits(p + 8);
+      if ((century | year_of_century | month | day) < 0) {
+        return std::nullopt;  // a non-digit
+      }
+      const int64_t year = century * 100 + year_of_century;
+      if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
+        return std::nullopt;
+      }
+      days = DaysFromCivil(year, month, day);
+      std::memcpy(date_, p, sizeof(date_));
+      days_ = days;
+    }
+    const int64_t hour = TwoDigits(p + 11);
+    const int64_t minute = TwoDigits(p + 14);
+    const int64_t second = TwoDigits(p + 17);
+    if ((hour | minute | second) < 0 || hour > 23 || minute > 59 || second > 60) {
+      return std::nullopt;
+    }
+    size_t pos = 19;
+    int64_t millis = 0;
+    if (s[pos] == '.') {
+      const size_t first = ++pos;
+      while (pos < s.size() && DigitValue(s[pos]) <= 9) {
+        ++pos;
+      }
+      const size_t digits = pos - first;
+      if (digits == 0 || digits > 9) {
+        return std::nullopt;
+      }
+      // The first three digits, truncated rather than rounded.
+      for (size_t i = 0; i < 3; ++i) {
+        millis = millis * 10 + (i < digits ? DigitValue(s[first + i]) : 0);
+      }
+    }
+    const size_t zone_size = s.size() - pos;
+    if (!(zone_size == 1 && s[pos] == 'Z') &&
+        !(zone_size == 6 && std::memcmp(s.data() + pos, "+00:00", 6) == 0)) {
+      return std::nullopt;
+    }
+    return ((days * 24 + hour) * 60 + minute) * 60'000 + second * 1000 + millis;
+  }
+
+ private:
+  // "YYYY-MM-DD" of the last valid date read (zeros, which match no
+  // timestamp, before the first), and its days since 1970-01-01.
+  char date_[10] = {};
+  int64_t days_ = 0;
+};
 
 }  // namespace
 
 std::optional<int64_t> ParseRfc3339UtcMs(std::string_view s) {
-  // 0123456789012345678
-  // YYYY-MM-DDTHH:MM:SS
-  int64_t year, month, day, hour, minute, second;
-  if (s.size() < 20 || !Digits(s, 0, 4, &year) || s[4] != '-' || !Digits(s, 5, 2, &month) ||
-      s[7] != '-' || !Digits(s, 8, 2, &day) || s[10] != 'T' || !Digits(s, 11, 2, &hour) ||
-      s[13] != ':' || !Digits(s, 14, 2, &minute) || s[16] != ':' || !Digits(s, 17, 2, &second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  int64_t millis = 0;
-  if (s[pos] == '.') {
-    ++pos;
-    size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) {
-        millis = millis * 10 + (s[pos] - '0');
-      }
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0 || digits > 9) {
-      return std::nullopt;
-    }
-    for (size_t i = digits; i < 3; ++i) {
-      millis *= 10;
-    }
-  }
-  const std::string_view zone = s.substr(pos);
-  if (zone != "Z" && zone != "+00:00") {
-    return std::nullopt;
-  }
-  const int64_t days = DaysFromCivil(year, month, day);
-  return ((days * 24 + hour) * 60 + minute) * 60'000 + second * 1000 + millis;
+  TimestampParser parser;
+  return parser.Parse(s);
 }
 
 size_t Utf8Chars(std::string_view utf8) {
@@ -222,8 +363,12 @@ struct Decoder::Impl {
   std::vector<char> brackets;
   std::vector<std::string_view> elements;
 
+  TimestampParser timestamps;
+
   std::vector<DecodedEvent>* events = nullptr;
   std::vector<EventError>* errors = nullptr;
+  // The end of the current body: the bytes before it are readable.
+  const char* body_end = nullptr;
 
   Status SplitArray(std::string_view body);
   void DecodeOne(std::string_view text, size_t index, size_t line, size_t max_event_bytes);
@@ -265,6 +410,7 @@ Status Decoder::DecodeBatch(std::string_view body, BodyFormat format,
   impl.pending.clear();
   impl.events = events;
   impl.errors = errors;
+  impl.body_end = body.data() + body.size();
 
   if (body.substr(0, kBom.size()) == kBom) {
     body.remove_prefix(kBom.size());
@@ -317,6 +463,7 @@ Status Decoder::DecodeBatch(std::string_view body, BodyFormat format,
   }
   impl.events = nullptr;
   impl.errors = nullptr;
+  impl.body_end = nullptr;
   return Status::Ok();
 }
 
@@ -402,21 +549,33 @@ void Decoder::Impl::DecodeOne(std::string_view text, size_t index, size_t line,
            std::to_string(text.size()) + " bytes, limit " + std::to_string(max_event_bytes));
     return;
   }
-  if (!simdjson::validate_utf8(text.data(), text.size())) {
-    refuse("invalid UTF-8");
-    return;
-  }
+  // Invalid UTF-8 is the reason whatever else is wrong. The parser checks
+  // all of the text, so a separate pass is needed only when the event is
+  // refused for another reason first.
+  auto refuse_unless_utf8 = [&](std::string reason) {
+    refuse(simdjson::validate_utf8(text.data(), text.size()) ? std::move(reason)
+                                                             : std::string("invalid UTF-8"));
+  };
   if (text.front() != '{') {
-    refuse("not a JSON object");
+    refuse_unless_utf8("not a JSON object");
     return;
   }
-  // Invariant: the padded buffer holds max_event_bytes + SIMDJSON_PADDING bytes.
-  std::memcpy(padded.get(), text.data(), text.size());
-  std::memset(padded.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
   simdjson::dom::element root;
-  if (const auto error = parser.parse(padded.get(), text.size(), false).get(root)) {
-    refuse(ReasonFor(error));
-    return;
+  // The parser may read SIMDJSON_PADDING bytes past the text, but what they
+  // hold does not change the result of a document that parses (simdjson's
+  // contract). So an event with that many bytes of the body after it is
+  // parsed where it lies, without the copy; one that fails is parsed again
+  // from the zero-padded copy, so that its reason is the one it always was.
+  const bool body_pads_it =
+      static_cast<size_t>(body_end - (text.data() + text.size())) >= simdjson::SIMDJSON_PADDING;
+  if (!body_pads_it || parser.parse(text.data(), text.size(), false).get(root)) {
+    // Invariant: the padded buffer holds max_event_bytes + SIMDJSON_PADDING bytes.
+    std::memcpy(padded.get(), text.data(), text.size());
+    std::memset(padded.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+    if (const auto error = parser.parse(padded.get(), text.size(), false).get(root)) {
+      refuse_unless_utf8(ReasonFor(error));
+      return;
+    }
   }
   simdjson::dom::object object;
   if (root.get_object().get(object) != simdjson::SUCCESS) {
@@ -470,7 +629,7 @@ std::string Decoder::Impl::Validate(const simdjson::dom::object& object, Decoded
         if (spec.required && s.empty()) {
           return Reason(name, "empty");
         }
-        if (Utf8Chars(s) > spec.max_chars) {
+        if (LongerThan(s, spec.max_chars)) {
           return Reason(name, "longer than " + std::to_string(spec.max_chars) + " characters");
         }
         switch (field) {
@@ -501,7 +660,7 @@ std::string Decoder::Impl::Validate(const simdjson::dom::object& object, Decoded
         std::string_view s;
         std::optional<int64_t> ms;
         if (value.get_string().get(s) != simdjson::SUCCESS ||
-            !(ms = ParseRfc3339UtcMs(s)).has_value()) {
+            !(ms = timestamps.Parse(s)).has_value()) {
           return Reason(name, "not RFC 3339 UTC");
         }
         if (field == Field::kDeviceTime) {
@@ -552,28 +711,27 @@ std::string Decoder::Impl::Validate(const simdjson::dom::object& object, Decoded
           return Reason(name, "not an object");
         }
         for (const simdjson::dom::key_value_pair loc : location) {
-          for (std::string_view known : kLocationFields) {
-            if (loc.key != known) {
-              continue;
-            }
-            std::string_view s;
-            if (loc.value.get_string().get(s) != simdjson::SUCCESS) {
-              return "location." + std::string(known) + ": not a string";
-            }
-            if (Utf8Chars(s) > kMaxLocationFieldChars) {
-              return "location." + std::string(known) + ": longer than " +
-                     std::to_string(kMaxLocationFieldChars) + " characters";
-            }
+          const int known = LookupLocationField(loc.key);
+          if (known < 0) {
+            continue;
+          }
+          const std::string_view known_name = kLocationFields[static_cast<size_t>(known)];
+          std::string_view s;
+          if (loc.value.get_string().get(s) != simdjson::SUCCESS) {
+            return "location." + std::string(known_name) + ": not a string";
+          }
+          if (LongerThan(s, kMaxLocationFieldChars)) {
+            return "location." + std::string(known_name) + ": longer than " +
+                   std::to_string(kMaxLocationFieldChars) + " characters";
           }
         }
         break;
       }
     }
   }
-  for (size_t i = 0; i < kFields.size(); ++i) {
-    if (kFields[i].required && (seen & (1u << i)) == 0) {
-      return std::string(kFields[i].name) + ": missing";
-    }
+  if (const uint32_t missing = kRequiredMask & ~seen; missing != 0) {
+    // The first missing one in kFields order.
+    return std::string(kFields[static_cast<size_t>(std::countr_zero(missing))].name) + ": missing";
   }
   return {};
 }
