@@ -31,6 +31,7 @@ void DrainTask::Stop() {
 void DrainTask::Run() {
   auto last_sync = std::chrono::steady_clock::now();
   while (!stop_.load()) {
+    filter_->PrefetchSpill();
     const size_t moved = filter_->DrainOnce(options_.step_bytes);
     drained_.fetch_add(moved, std::memory_order_relaxed);
     const auto now = std::chrono::steady_clock::now();

@@ -56,7 +56,8 @@ BackpressureFilter::BackpressureFilter(const FilterOptions& options)
       clock_(options.clock),
       max_record_bytes_(options.MaxRecordBytes()),
       pool_(options.slab_bytes, MaxSlabs(options)),
-      budget_(options.budget_bytes, Fraction(options.budget_bytes, options.critical_reserve_fraction),
+      budget_(options.budget_bytes,
+              Fraction(options.budget_bytes, options.critical_reserve_fraction),
               Fraction(options.budget_bytes, options.high_reserve_fraction)),
       watermarks_(Fraction(options.budget_bytes, options.low_watermark_fraction),
                   Fraction(options.budget_bytes, options.high_watermark_fraction)) {
@@ -145,8 +146,8 @@ void BackpressureFilter::PlaceLocked(const Event& event, PushOutcome* outcome,
         disk_status = store_->Append(event, seq, &appended);
         if (disk_status.ok()) {
           if (fds->empty() || fds->back() != appended.fd) {
-          fds->push_back(appended.fd);
-        }
+            fds->push_back(appended.fd);
+          }
           spilled = true;
         } else if (!backlog) {
           // The disk is full but this level has nothing there: memory may
@@ -396,7 +397,14 @@ void BackpressureFilter::Shutdown() {
 void BackpressureFilter::Maintain() {
   std::vector<std::unique_ptr<buffer::Slab>> to_unmap;
   MutexLock lock(&mu_);
-  TakeReleasableSlabsLocked(clock_->MonotonicNs(), &to_unmap);
+  const int64_t now_ns = clock_->MonotonicNs();
+  TakeReleasableSlabsLocked(now_ns, &to_unmap);
+  // The same quiet-period rule for the spill segments' mapped pages: a level
+  // with nothing left on disk stops counting them in the RSS.
+  if (store_ != nullptr && at_or_under_low_since_ns_ >= 0 &&
+      now_ns - at_or_under_low_since_ns_ >= options_.release_quiet_period_ms * kNsPerMs) {
+    store_->DropIdleMappings();
+  }
   // to_unmap is destroyed after the lock (declared before it).
 }
 
@@ -466,7 +474,8 @@ FilterStats BackpressureFilter::Stats() const {
       size_t size = 0;
       if (record::DecodeRecord(std::string_view(head, record::RecordSizeAt(head)), &event, &size)
               .ok()) {
-        l.oldest_queued_age_ms = std::max<int64_t>(0, (now_unix_ns - event.ingest_time_ns) / kNsPerMs);
+        l.oldest_queued_age_ms =
+            std::max<int64_t>(0, (now_unix_ns - event.ingest_time_ns) / kNsPerMs);
       }
     }
   }

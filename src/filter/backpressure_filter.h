@@ -65,9 +65,9 @@ class BackpressureFilter {
   // Offers a batch of events. For each events[i], outcomes[i] says what
   // happened: queued or spilled (with its sequence number) or refused (with a
   // reason and, where retrying can help, a retry-after hint). With fsync
-  // policy "batch", spilled records are on stable storage before it returns. An event that is refused
-  // changes nothing but the refusal counters; the others are still taken.
-  // The filter copies what it keeps: `events` may be freed on return.
+  // policy "batch", spilled records are on stable storage before it returns. An event that is
+  // refused changes nothing but the refusal counters; the others are still taken. The filter copies
+  // what it keeps: `events` may be freed on return.
   //
   // InvalidArgument, with nothing changed, when `events` is empty or
   // `outcomes` is not the same size. Never blocks on the consumer; wakes it
@@ -100,8 +100,10 @@ class BackpressureFilter {
   // then pops what is left and finally gets Unavailable.
   void Shutdown();
 
-  // Unmaps the slabs that the quiet-period rule allows to go. Pop does this
-  // on its own; call it where nothing pops for long.
+  // Unmaps the slabs that the quiet-period rule allows to go (Pop does this
+  // on its own), and under the same rule drops the resident pages of spill
+  // segments whose level has nothing left on disk (SpillStore::
+  // DropIdleMappings). The drain worker calls it when idle.
   void Maintain();
 
   // Drain worker: moves up to `max_bytes` of spilled records back into
@@ -117,6 +119,12 @@ class BackpressureFilter {
   // fdatasync of every segment written since the last call (fsync policy
   // "interval": the drain worker calls it every fsync_interval_ms).
   void SyncSpill();
+  // Reads the spill files just ahead of each level's writer into the page
+  // cache (SpillStore::TakePrefetchRanges, posix_fadvise WILLNEED outside the
+  // lock), so that the thread that pushes does not zero-fill fresh pages
+  // itself. The drain worker calls it on every round; cheap when nothing
+  // spills.
+  void PrefetchSpill();
 
   // After Shutdown, with the consumer and the drain worker stopped and no
   // batch in flight: writes every event held in memory to the disk tier,
@@ -133,15 +141,15 @@ class BackpressureFilter {
   // start of the current stretch at or under the low watermark.
   void UpdatePressureLocked(int64_t now_ns) REQUIRES(mu_);
   uint32_t RetryAfterMsLocked(Priority level, size_t record_bytes, int64_t now_ns) REQUIRES(mu_);
-  void TakeReleasableSlabsLocked(int64_t now_ns,
-                                 std::vector<std::unique_ptr<buffer::Slab>>* out) REQUIRES(mu_);
+  void TakeReleasableSlabsLocked(int64_t now_ns, std::vector<std::unique_ptr<buffer::Slab>>* out)
+      REQUIRES(mu_);
   bool SettleLocked(PopBatch* batch) REQUIRES(mu_);
   void Refuse(Priority level, RefuseReason reason, PushOutcome* outcome) REQUIRES(mu_);
   FilterState StateLocked() const REQUIRES(mu_);
   // Places one validated event: memory, disk, or a refusal. `fds` collects
   // the segment files written, for a sync after the lock.
-  void PlaceLocked(const Event& event, PushOutcome* outcome, std::vector<int>* fds,
-                   int64_t now_ns) REQUIRES(mu_);
+  void PlaceLocked(const Event& event, PushOutcome* outcome, std::vector<int>* fds, int64_t now_ns)
+      REQUIRES(mu_);
   // Writes the record for `event` into its level's memory queue, charged to
   // the budget; false (nothing changed) when the budget or the slabs say no.
   bool QueueInMemoryLocked(const Event& event, Seq seq) REQUIRES(mu_);

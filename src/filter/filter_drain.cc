@@ -1,6 +1,8 @@
 // BackpressureFilter: the disk tier's side — draining spilled events back
 // into memory, syncing segment files, and the shutdown flush.
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -151,6 +153,25 @@ void BackpressureFilter::SyncSpill() {
   }
   if (!fds.empty()) {
     SyncFds(std::move(fds));
+  }
+}
+
+void BackpressureFilter::PrefetchSpill() {
+  // 32 MiB ahead is 0.4 s of a 80 MB/s spill; 4 MiB steps keep the calls few.
+  constexpr uint64_t kAheadBytes = uint64_t{32} << 20;
+  constexpr uint64_t kMinStepBytes = uint64_t{4} << 20;
+  std::vector<spill::SpillStore::PrefetchRange> ranges;
+  {
+    MutexLock lock(&mu_);
+    if (store_ == nullptr) {
+      return;
+    }
+    ranges = store_->TakePrefetchRanges(kAheadBytes, kMinStepBytes);
+  }
+  for (const auto& r : ranges) {
+    // Advice only: a failure costs the writer the page faults, nothing else.
+    (void)posix_fadvise(r.fd, static_cast<off_t>(r.offset), static_cast<off_t>(r.bytes),
+                        POSIX_FADV_WILLNEED);
   }
 }
 

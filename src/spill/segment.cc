@@ -125,6 +125,13 @@ void Segment::Unmap() {
   }
 }
 
+void Segment::DropResidentPages() {
+  if (data_ != nullptr) {
+    // Cannot fail on a range this segment mapped itself.
+    (void)madvise(data_, data_bytes(), MADV_DONTNEED);
+  }
+}
+
 char* Segment::Append(size_t size) {
   const uint64_t block = header_.block_bytes;
   const uint64_t block_left = block - write_pos_ % block;

@@ -50,6 +50,11 @@ class Segment {
   Status Map();
   // Drops the mapping (idempotent); the data stays in the file.
   void Unmap();
+  // Drops this process's view of the mapped pages (madvise MADV_DONTNEED on
+  // the shared file mapping): the bytes stay in the file and the page cache
+  // (dirty ones are still written back), the process's RSS falls, and the
+  // next access faults the pages in again. No-op when not mapped.
+  void DropResidentPages();
   bool mapped() const { return data_ != nullptr; }
 
   // Space for a record of `size` bytes at the write position, moving to the

@@ -1,11 +1,11 @@
 #include "spill/spill_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstring>
-
-#include <unistd.h>
 
 #include "event/record_codec.h"
 #include "spill/segment_reader.h"
@@ -169,6 +169,7 @@ Status SpillStore::Append(const Event& event, Seq seq, Appended* out) {
   ++tail.records;
   tail.bytes += size;
   tail.dirty = true;
+  l.resident = true;
   ++l.undrained_events;
   l.undrained_bytes += size;
   l.last_append_bytes = size;
@@ -248,6 +249,41 @@ void SpillStore::Reclaim(Priority level) {
   }
 }
 
+std::vector<SpillStore::PrefetchRange> SpillStore::TakePrefetchRanges(uint64_t ahead_bytes,
+                                                                      uint64_t min_bytes) {
+  std::vector<PrefetchRange> out;
+  for (Level& l : levels_) {
+    if (l.live.empty() || l.live.back().sealed) {
+      continue;
+    }
+    LiveSegment& tail = l.live.back();
+    const uint64_t end = tail.segment->data_bytes();
+    const uint64_t from = std::max(tail.prefetched_to, tail.segment->write_pos());
+    const uint64_t to = std::min(end, tail.segment->write_pos() + ahead_bytes);
+    if (to <= from || (to - from < min_bytes && to < end)) {
+      continue;
+    }
+    out.push_back(PrefetchRange{tail.segment->fd(), kSegmentHeaderBytes + from, to - from});
+    tail.prefetched_to = to;
+  }
+  return out;
+}
+
+size_t SpillStore::DropIdleMappings() {
+  size_t touched = 0;
+  for (Level& l : levels_) {
+    if (!l.resident || l.undrained_events > 0) {
+      continue;
+    }
+    for (LiveSegment& s : l.live) {
+      s.segment->DropResidentPages();
+      ++touched;
+    }
+    l.resident = false;
+  }
+  return touched;
+}
+
 bool SpillStore::NextDrainWindow(Priority level, DrainWindow* window) {
   Level& l = levels_[LevelIndex(level)];
   AdvanceRead(level);
@@ -262,6 +298,7 @@ bool SpillStore::NextDrainWindow(Priority level, DrainWindow* window) {
     NoteDamage(s.segment->path(), s.read_pos, "cannot map for draining: " + st.message());
     return false;
   }
+  l.resident = true;
   window->level = level;
   window->epoch = s.segment->header().epoch;
   window->block_bytes = s.segment->header().block_bytes;

@@ -117,6 +117,30 @@ class SpillStore {
   Status FlushLevel(Priority level, const std::vector<std::string_view>& records);
 
   SpillStats Stats() const;
+
+  // A file range to read into the page cache ahead of the writer.
+  struct PrefetchRange {
+    int fd = -1;
+    uint64_t offset = 0;  // in the file
+    uint64_t bytes = 0;
+  };
+  // The ranges just ahead of each level's write position, up to
+  // `ahead_bytes` past it, that were not handed out before, each at least
+  // `min_bytes` (or reaching the segment's end). The first touch of a fresh
+  // page of a mapped segment makes the kernel zero-fill it (and read ahead,
+  // zero-filling more), which costs the spilling thread a fifth of its time
+  // in a storm; readahead(2) of these ranges from another thread, outside the
+  // filter's lock, moves that work off it. The fds stay owned by the store: a
+  // file given back to the OS meanwhile makes the readahead a harmless
+  // no-op or error.
+  std::vector<PrefetchRange> TakePrefetchRanges(uint64_t ahead_bytes, uint64_t min_bytes);
+
+  // For each level with nothing left to drain that was written or read since
+  // the last call, drops the resident pages of its mapped segments
+  // (Segment::DropResidentPages): after a storm the page cache keeps them,
+  // but they no longer count in the gateway's RSS. Returns how many segments
+  // it touched.
+  size_t DropIdleMappings();
   // Damaged stretches found since Open (recovery and drain), the first 64.
   const std::vector<DamageReport>& damage() const { return damage_; }
   const SpillOptions& options() const { return options_; }
@@ -124,12 +148,13 @@ class SpillStore {
  private:
   struct LiveSegment {
     std::unique_ptr<Segment> segment;
-    uint64_t records = 0;   // valid records written or recovered
-    uint64_t bytes = 0;     // their record bytes
-    uint64_t drained = 0;   // records read back into memory
+    uint64_t records = 0;  // valid records written or recovered
+    uint64_t bytes = 0;    // their record bytes
+    uint64_t drained = 0;  // records read back into memory
     uint64_t drained_bytes = 0;
-    uint64_t resolved = 0;  // acknowledged, or lost to damage
-    uint64_t read_pos = 0;  // data offset of the next record to drain
+    uint64_t resolved = 0;       // acknowledged, or lost to damage
+    uint64_t read_pos = 0;       // data offset of the next record to drain
+    uint64_t prefetched_to = 0;  // data offset up to which TakePrefetchRanges went
     uint64_t first_seq = 0;
     bool sealed = false;  // the writer has moved on
     bool dirty = false;   // written since the last sync
@@ -146,6 +171,8 @@ class SpillStore {
     uint64_t undrained_events = 0;
     uint64_t undrained_bytes = 0;
     size_t last_append_bytes = 0;
+    // Written or read since DropIdleMappings last dropped its pages.
+    bool resident = false;
     SpillLevelStats counters;
   };
 
