@@ -44,6 +44,7 @@
 #include "common/status.h"
 #include "event/classifier.h"
 #include "event/json_decoder.h"
+#include "sink/common/delivered_format.h"
 
 namespace gridgate::event {
 namespace {
@@ -55,28 +56,9 @@ constexpr size_t kPoolEvents = 4096;
 constexpr int64_t kBaseTimeMs = 1'783'519'420'100;
 
 std::string Rfc3339(int64_t unix_ms) {
-  const int64_t days = unix_ms / 86'400'000;
-  int64_t ms_of_day = unix_ms % 86'400'000;
-  // H. Hinnant's civil_from_days.
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const int64_t hh = ms_of_day / 3'600'000;
-  ms_of_day %= 3'600'000;
-  const int64_t mm = ms_of_day / 60'000;
-  ms_of_day %= 60'000;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
-                static_cast<long long>(hh), static_cast<long long>(mm),
-                static_cast<long long>(ms_of_day / 1000), static_cast<long long>(ms_of_day % 1000));
-  return buf;
+  std::string out;
+  sink::AppendRfc3339Millis(unix_ms * 1'000'000, &out);
+  return out;
 }
 
 struct BareType {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tools/load/http_client.h"
+#include "tools/load/sink/sink_server.h"
 
 namespace gridgate::load {
 namespace {
@@ -24,21 +25,6 @@ int64_t UnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The unsigned integer after `key` in `line`, if any.
-std::optional<uint64_t> UintAfter(std::string_view line, std::string_view key) {
-  const size_t at = line.find(key);
-  if (at == std::string_view::npos) {
-    return std::nullopt;
-  }
-  const char* begin = line.data() + at + key.size();
-  uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(begin, line.data() + line.size(), v);
-  if (ec != std::errc() || end == begin) {
-    return std::nullopt;
-  }
-  return v;
 }
 
 constexpr int64_t kReconnectDelayMs = 200;
@@ -455,7 +441,7 @@ void Sender::ReaderLoop(Connection* c) {
       }
       const std::string_view line(in.data() + start, nl - start);
       start = nl + 1;
-      if (auto ack = UintAfter(line, "{\"ack\":"); ack && line.rfind("{\"ack\":", 0) == 0) {
+      if (auto ack = ScanUintAfter(line, "{\"ack\":"); ack && line.rfind("{\"ack\":", 0) == 0) {
         accepted.clear();
         {
           MutexLock lock(&c->mu);

@@ -35,8 +35,9 @@ size_t SkipSpaces(std::string_view text, size_t pos) {
   return pos;
 }
 
-// The unsigned integer after `key` (which includes its quotes and colon).
-std::optional<uint64_t> UintAfter(std::string_view line, std::string_view key) {
+}  // namespace
+
+std::optional<uint64_t> ScanUintAfter(std::string_view line, std::string_view key) {
   const size_t at = line.find(key);
   if (at == std::string_view::npos) {
     return std::nullopt;
@@ -51,6 +52,8 @@ std::optional<uint64_t> UintAfter(std::string_view line, std::string_view key) {
   }
   return value;
 }
+
+namespace {
 
 std::optional<Priority> PriorityAfter(std::string_view line, std::string_view key) {
   const size_t at = line.find(key);
@@ -78,8 +81,8 @@ bool IsFiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }
 
 std::optional<SinkLine> ScanSinkLine(std::string_view line) {
   const std::optional<Priority> priority = PriorityAfter(line, "\"gateway_priority\":");
-  const std::optional<uint64_t> seq = UintAfter(line, "\"source_seq\":");
-  const std::optional<uint64_t> sent = UintAfter(line, "\"load_sent_us\":");
+  const std::optional<uint64_t> seq = ScanUintAfter(line, "\"source_seq\":");
+  const std::optional<uint64_t> sent = ScanUintAfter(line, "\"load_sent_us\":");
   if (!priority || !seq || !sent ||
       *sent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return std::nullopt;

@@ -87,6 +87,11 @@ inline constexpr std::string_view kCanarySourceField = "\"source\":\"canary";
 // Thread-safe (no state); no allocation.
 std::optional<SinkLine> ScanSinkLine(std::string_view line);
 
+// The unsigned integer right after the first `key` in `line` (`key` includes
+// its quotes and colon, e.g. "\"ack\":"), spaces allowed before it; nullopt
+// when the key is missing or no integer follows. Thread-safe; no allocation.
+std::optional<uint64_t> ScanUintAfter(std::string_view line, std::string_view key);
+
 // The webhook receiver of the storm benchmark: the gateway's http sink POSTs
 // NDJSON batches to it. For every line it records the latency (arrival -
 // load_sent_us) by priority, marks source_seq to count duplicates and, against
