@@ -116,6 +116,8 @@ std::string StormReportJson(const StormReport& r) {
   d("offered_eps", r.offered_eps);
   d("achieved_eps", r.achieved_eps);
   d("delivered_eps", r.delivered_eps);
+  d("hold_offered_eps", r.hold_offered_eps);
+  d("max_lag_seconds", r.max_lag_seconds);
   d("send_seconds", r.send_seconds);
   d("total_seconds", r.total_seconds);
   key("ledger_balanced");
@@ -148,6 +150,12 @@ std::string StormReportText(const StormReport& r) {
   out +=
       Fmt("  offered    %12" PRIu64 " events (%" PRIu64 " canaries), peak %.0f events/s of %.0f\n",
           r.offered, r.canary_offered, r.offered_eps, r.target_peak_eps);
+  if (r.hold_offered_eps > 0) {
+    out +=
+        Fmt("             the hold's events went out at %.0f events/s on average; the sender "
+            "was at most %.1f s behind the profile\n",
+            r.hold_offered_eps, r.max_lag_seconds);
+  }
   out += Fmt("  accepted   %12" PRIu64 " events, peak %.0f events/s; refused %" PRIu64
              " times, resent %" PRIu64 ", unresolved %" PRIu64 "\n",
              r.accepted, r.achieved_eps, r.refused, r.resent, r.unresolved);

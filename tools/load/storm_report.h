@@ -77,7 +77,12 @@ struct StormReport {
   double offered_eps = 0;    // the highest one-second rate the sender offered
   double achieved_eps = 0;   // the highest one-second rate the gateway accepted
   double delivered_eps = 0;  // the highest one-second rate the sink received
-  double send_seconds = 0;   // the sender's whole run, resends included
+  // The mean rate at which the hold's events were offered: the profile's peak
+  // when the sender kept pace, less when the gateway (or the machine) could
+  // not take them that fast.
+  double hold_offered_eps = 0;
+  double max_lag_seconds = 0;  // how far the sender fell behind the profile
+  double send_seconds = 0;     // the sender's whole run, resends included
   double total_seconds = 0;
   bool ledger_balanced = false;
   uint64_t gateway_lost_corrupt = 0;
