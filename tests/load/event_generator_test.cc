@@ -9,6 +9,7 @@
 
 #include "event/classifier.h"
 #include "event/json_decoder.h"
+#include "sink/common/delivered_format.h"
 #include "tools/load/sink/sink_server.h"
 
 namespace gridgate::load {
@@ -127,6 +128,23 @@ TEST_F(EventGeneratorTest, CanariesAreCriticalOverVoltageAlertsTheSinkRecognises
   ASSERT_TRUE(scanned.has_value());
   EXPECT_TRUE(scanned->canary);
   EXPECT_EQ(scanned->source_seq, 77u);
+}
+
+// The generator's own timestamp formatting (it remembers the date) writes
+// what the gateway's formatter writes, across midnight and back.
+TEST_F(EventGeneratorTest, TimestampsMatchTheGatewaysFormatterAcrossMidnight) {
+  const EventGenerator gen(Mix::Storm(), 1000, 1, "hes");
+  const int64_t midnight_us = int64_t{1'796'428'800} * 1'000'000;  // 2026-12-05T00:00:00Z
+  for (int64_t sent_us :
+       {midnight_us - 1'001, midnight_us - 1, midnight_us, midnight_us + 999, midnight_us + 1'000,
+        midnight_us - 86'400'000'000 + 123'456'789, midnight_us + 3'599'999'999, kSentUs}) {
+    std::string line;
+    gen.AppendCanary(1, sent_us, &line);
+    std::string want = "\"headend_time\":\"";
+    sink::AppendRfc3339Millis(sent_us * 1000, &want);
+    want += "\"";
+    EXPECT_NE(line.find(want), std::string::npos) << want << " in " << line;
+  }
 }
 
 TEST(MixTest, ParseTakesFourSharesAndNamesTheProblem) {

@@ -1,6 +1,7 @@
 #include "tools/load/event_generator.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <string_view>
@@ -108,10 +109,49 @@ void AppendTenths(uint64_t tenths, std::string* out) {
   out->push_back(static_cast<char>('0' + tenths % 10));
 }
 
+// The quoted RFC 3339 time of `unix_us` (milliseconds). The date part is
+// remembered per thread: a storm's events fall on one or two days, and the
+// civil-date arithmetic was the sender's largest cost (perf: 8% of
+// gridgate-load during the storm's hold).
 void AppendTime(int64_t unix_us, std::string* out) {
+  constexpr int64_t kMsPerDay = 86'400'000;
+  struct DayCache {
+    int64_t day = INT64_MIN;
+    std::string prefix;  // "2026-12-04T"
+  };
+  thread_local DayCache cache;
+  int64_t ms = unix_us / 1000;
+  if (unix_us % 1000 < 0) {
+    --ms;
+  }
+  int64_t day = ms / kMsPerDay;
+  int64_t ms_of_day = ms % kMsPerDay;
+  if (ms_of_day < 0) {
+    ms_of_day += kMsPerDay;
+    --day;
+  }
+  if (day != cache.day) {
+    cache.prefix.clear();
+    sink::AppendRfc3339Millis(day * kMsPerDay * 1'000'000, &cache.prefix);
+    cache.prefix.resize(11);  // up to and including the 'T'
+    cache.day = day;
+  }
+  char buf[16] = {'"'};
+  const int64_t parts[] = {ms_of_day / 3'600'000, ms_of_day / 60'000 % 60, ms_of_day / 1000 % 60};
   out->push_back('"');
-  sink::AppendRfc3339Millis(unix_us * 1000, out);
-  out->push_back('"');
+  out->append(cache.prefix);
+  for (int i = 0; i < 3; ++i) {
+    buf[3 * i] = static_cast<char>('0' + parts[i] / 10);
+    buf[3 * i + 1] = static_cast<char>('0' + parts[i] % 10);
+    buf[3 * i + 2] = i < 2 ? ':' : '.';
+  }
+  const int64_t millis = ms_of_day % 1000;
+  buf[9] = static_cast<char>('0' + millis / 100);
+  buf[10] = static_cast<char>('0' + millis / 10 % 10);
+  buf[11] = static_cast<char>('0' + millis % 10);
+  buf[12] = 'Z';
+  buf[13] = '"';
+  out->append(buf, 14);
 }
 
 constexpr std::string_view kPhases[] = {"A", "B", "C", "ABC"};
