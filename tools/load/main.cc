@@ -120,7 +120,8 @@ int RunSend(const SenderOptions& options) {
               ",\"peak_offered_eps\":%.0f,\"seconds\":%.3f,\"seq_end\":%" PRIu64 "}\n",
               r.totals.offered, r.canary_offered, r.totals.accepted, r.totals.refused,
               r.totals.resent, r.refused_final, r.unresolved, r.reconnects, r.peak_offered_eps,
-              static_cast<double>(r.end_unix_us - r.start_unix_us) / 1e6, r.totals.offered);
+              static_cast<double>(r.end_unix_us - r.start_unix_us) / 1e6,
+              options.first_seq + r.totals.offered);
   return r.unresolved == 0 && r.refused_final == 0 ? 0 : kExitFailed;
 }
 
@@ -194,6 +195,9 @@ int main(int argc, char** argv) {
   send_flags.AddTo(send);
   send->add_option("--host", send_options.host, "The gateway's address (numeric)");
   send->add_option("--port", send_options.port, "Its TCP ingest port (with --http: its HTTP port)");
+  send->add_option("--first-seq", send_options.first_seq,
+                   "The first sequence number (a second sender to one sink starts above the "
+                   "first's last)");
   send->add_option("--settle-s", send_options.settle_seconds,
                    "After the profile, how long to wait for acks and resends");
   send->footer(

@@ -81,7 +81,8 @@ Result<std::unique_ptr<Sender>> Sender::Create(const SenderOptions& options) {
 
 Sender::Sender(const SenderOptions& options)
     : options_(options),
-      generator_(options.mix, options.fleet_size, options.seed, options.source) {}
+      generator_(options.mix, options.fleet_size, options.seed, options.source),
+      next_seq_(options.first_seq) {}
 
 Sender::~Sender() {
   Cancel();

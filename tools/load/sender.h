@@ -35,6 +35,9 @@ struct SenderOptions {
   uint64_t fleet_size = 500'000;
   uint64_t seed = 1;
   std::string source = "hes-load-01";
+  // The first sequence number: a second sender to the same sink starts
+  // above the first one's, or the sink counts its events as duplicates.
+  uint64_t first_seq = 0;
   // After the profile ends, how long to keep waiting for acks and resending
   // refused events before giving up (what is left is reported unresolved).
   double settle_seconds = 600;
