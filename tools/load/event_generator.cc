@@ -257,16 +257,19 @@ EventGenerator::Draw EventGenerator::DrawFor(uint64_t seq) const {
 
 Priority EventGenerator::PriorityOf(uint64_t seq) const { return DrawFor(seq).priority; }
 
-void EventGenerator::Append(uint64_t seq, int64_t sent_us, std::string* out) const {
-  AppendEvent(DrawFor(seq), seq, sent_us, source_, out);
+Priority EventGenerator::Append(uint64_t seq, int64_t sent_us, std::string* out) const {
+  const Draw d = DrawFor(seq);
+  AppendEvent(d, seq, sent_us, source_, out);
+  return d.priority;
 }
 
-void EventGenerator::AppendCanary(uint64_t seq, int64_t sent_us, std::string* out) const {
+Priority EventGenerator::AppendCanary(uint64_t seq, int64_t sent_us, std::string* out) const {
   static const TypeSpec kOverVoltage = {"over_voltage", "3.26.38.93", Shape::kVoltage, 1};
   Draw d = DrawFor(seq);
   d.priority = Priority::kCritical;
   d.spec = &kOverVoltage;
   AppendEvent(d, seq, sent_us, kCanarySource, out);
+  return Priority::kCritical;
 }
 
 void EventGenerator::AppendEvent(const Draw& d, uint64_t seq, int64_t sent_us,

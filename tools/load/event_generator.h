@@ -53,11 +53,12 @@ class EventGenerator {
   // plain ASCII (it is written without escaping).
   EventGenerator(const Mix& mix, uint64_t fleet_size, uint64_t seed, std::string source);
 
-  // Appends event `seq`'s line, '\n' included.
-  void Append(uint64_t seq, int64_t sent_us, std::string* out) const;
+  // Appends event `seq`'s line, '\n' included; returns its priority
+  // (PriorityOf(seq)).
+  Priority Append(uint64_t seq, int64_t sent_us, std::string* out) const;
   // Appends a canary: an over-voltage alert (critical) with sequence `seq`,
   // from the source kCanarySource (how the sink tells canaries apart).
-  void AppendCanary(uint64_t seq, int64_t sent_us, std::string* out) const;
+  Priority AppendCanary(uint64_t seq, int64_t sent_us, std::string* out) const;
 
   // The priority event `seq` is generated for.
   Priority PriorityOf(uint64_t seq) const;

@@ -306,7 +306,30 @@ void Sender::WriterLoop(Connection* c) {
   uint64_t reconnects = 0;
   uint64_t errors = 0;
 
+  auto reconnect = [&] {
+    ++errors;
+    Disconnect(c);
+    while (!cancel_ && !Connect(c)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kReconnectDelayMs));
+    }
+    ++reconnects;
+  };
+
   while (!cancel_) {
+    // A connection the reader found closed (or that stopped acking) holds
+    // events nobody will ack: send them again on a new one, even when this
+    // writer has nothing new to write.
+    if (options_.transport == Transport::kTcp) {
+      bool broken = false;
+      {
+        MutexLock lock(&c->mu);
+        broken = c->broken;
+      }
+      if (broken) {
+        reconnect();
+        continue;
+      }
+    }
     const auto now = std::chrono::steady_clock::now();
     const double t = std::chrono::duration<double>(now - start_).count();
     items.clear();
@@ -334,13 +357,10 @@ void Sender::WriterLoop(Connection* c) {
       buf.clear();
       for (size_t i = 0; i < items.size(); ++i) {
         const Pending& p = items[i];
-        if (p.canary) {
-          generator_.AppendCanary(p.seq, p.sent_us, &buf);
-        } else {
-          generator_.Append(p.seq, p.sent_us, &buf);
-        }
+        const Priority priority = p.canary ? generator_.AppendCanary(p.seq, p.sent_us, &buf)
+                                           : generator_.Append(p.seq, p.sent_us, &buf);
         if (i >= resends) {
-          ++by_priority[LevelIndex(p.canary ? Priority::kCritical : generator_.PriorityOf(p.seq))];
+          ++by_priority[LevelIndex(priority)];
         }
       }
       const bool sent = options_.transport == Transport::kTcp ? SendTcp(c, &buf, &items)
@@ -349,12 +369,7 @@ void Sender::WriterLoop(Connection* c) {
       c->generated += fresh;
       offered_.fetch_add(fresh, std::memory_order_relaxed);
       if (!sent) {
-        ++errors;
-        Disconnect(c);
-        while (!cancel_ && !Connect(c)) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(kReconnectDelayMs));
-        }
-        ++reconnects;
+        reconnect();
       }
     }
     if (generating && c->generated >= final_target) {
@@ -395,15 +410,9 @@ void Sender::WriterLoop(Connection* c) {
 bool Sender::SendTcp(Connection* c, std::string* buf, std::vector<Pending>* items) {
   {
     MutexLock lock(&c->mu);
+    c->pending.insert(c->pending.end(), items->begin(), items->end());
     if (c->broken) {
-      // Nothing of this batch was written: all of it goes out again.
-      for (const Pending& p : *items) {
-        c->pending.push_back(p);
-      }
-      return false;
-    }
-    for (const Pending& p : *items) {
-      c->pending.push_back(p);
+      return false;  // nothing written: Disconnect sends all of it again
     }
   }
   size_t off = 0;
