@@ -87,8 +87,10 @@ std::optional<SinkLine> ScanSinkLine(std::string_view line) {
       *sent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return std::nullopt;
   }
-  return SinkLine{*priority, *seq, static_cast<int64_t>(*sent),
-                  line.find(kCanarySourceField) != std::string_view::npos};
+  // Canaries are critical: other lines need no scan for their source.
+  return SinkLine{
+      *priority, *seq, static_cast<int64_t>(*sent),
+      *priority == Priority::kCritical && line.find(kCanarySourceField) != std::string_view::npos};
 }
 
 Result<std::unique_ptr<SinkServer>> SinkServer::Create(const SinkOptions& options, Clock* clock) {

@@ -74,7 +74,7 @@ struct SinkLine {
   Priority priority = Priority::kNormal;
   uint64_t source_seq = 0;
   int64_t load_sent_us = 0;
-  bool canary = false;  // the sender's canary stream: "source":"canary..."
+  bool canary = false;  // a critical line from "source":"canary...": the canary stream
 };
 
 // What marks a canary line (EventGenerator::AppendCanary writes it).
