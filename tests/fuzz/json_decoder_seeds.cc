@@ -3,10 +3,12 @@
 // what it means) and a body, for each of the body forms with good and bad
 // events. Generated at test time so that no seed files live in the repo.
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include "fuzz/seed_corpus.h"
 
 namespace {
 
@@ -29,26 +31,19 @@ const std::string kGasp =
 
 bool Write(const std::filesystem::path& dir, const std::string& name, char selector,
            const std::string& body) {
-  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-  out.put(selector);
-  out.write(body.data(), static_cast<std::streamsize>(body.size()));
-  return static_cast<bool>(out);
+  return gridgate::fuzz::WriteSeedFile(dir, name, std::string_view(&selector, 1), body);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-    return 2;
+  int exit_code = 0;
+  const std::optional<std::filesystem::path> corpus =
+      gridgate::fuzz::SeedCorpusDir(argc, argv, &exit_code);
+  if (!corpus) {
+    return exit_code;
   }
-  const std::filesystem::path dir = argv[1];
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "cannot create %s: %s\n", argv[1], ec.message().c_str());
-    return 1;
-  }
+  const std::filesystem::path& dir = *corpus;
   bool ok = true;
   ok &= Write(dir, "object", kJson, kExample);
   ok &= Write(dir, "array", kJson, "[" + kExample + ",\n" + kGasp + "," + kSmall + "]");

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "event/record_codec.h"
+#include "fuzz/seed_corpus.h"
 #include "fuzz/segment_reader_fuzz_input.h"
 #include "spill/segment_format.h"
 #include "spill/segment_reader.h"
@@ -80,24 +82,17 @@ bool WriteSeed(const std::filesystem::path& dir, const std::string& name, uint32
                Priority level, uint64_t epoch, uint64_t start_offset, const std::string& data) {
   uint8_t selector[kSelectorBytes];
   EncodeReaderSelector(block_bytes, level, epoch, start_offset, selector);
-  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(selector), kSelectorBytes);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  return static_cast<bool>(out);
+  return WriteSeedFile(
+      dir, name, std::string_view(reinterpret_cast<const char*>(selector), kSelectorBytes), data);
 }
 
 int Main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-    return 2;
+  int exit_code = 0;
+  const std::optional<std::filesystem::path> corpus = SeedCorpusDir(argc, argv, &exit_code);
+  if (!corpus) {
+    return exit_code;
   }
-  const std::filesystem::path dir = argv[1];
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "cannot create %s: %s\n", argv[1], ec.message().c_str());
-    return 1;
-  }
+  const std::filesystem::path& dir = *corpus;
   bool ok = true;
 
   // Three 4 KiB blocks of mixed sizes, each block ending in padding.
@@ -151,11 +146,7 @@ int Main(int argc, char** argv) {
   h.segment_bytes = spill::kSegmentHeaderBytes + 3 * 4096;
   h.start_offset = 281;
   h.created_unix_ns = 1'780'000'000'000'000'000;
-  {
-    std::ofstream out(dir / "header", std::ios::binary | std::ios::trunc);
-    out << spill::EncodeSegmentHeader(h);
-    ok &= static_cast<bool>(out);
-  }
+  ok &= WriteSeedFile(dir, "header", "", spill::EncodeSegmentHeader(h));
   ok &= WriteSeed(dir, "empty", 4096, Priority::kCritical, 0, 0, "");
 
   if (!ok) {
